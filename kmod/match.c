@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Does a packet satisfy a rule's match? The reference semantics of kfw.
+ */
+
+#include <linux/string.h>
+
+#include "match.h"
+
+/**
+ * kfw_match_prefix_mask() - netmask of a prefix length
+ * @mask: result, in network byte order
+ * @family: NFPROTO_IPV4 or NFPROTO_IPV6
+ * @prefix: 0-32 or 0-128
+ */
+void kfw_match_prefix_mask(union nf_inet_addr *mask, u8 family, u8 prefix)
+{
+	unsigned int words = family == NFPROTO_IPV4 ? 1 : 4;
+	unsigned int i, bits;
+
+	memset(mask, 0, sizeof(*mask));
+	for (i = 0; i < words; i++) {
+		bits = min_t(unsigned int, prefix, 32);
+		prefix -= bits;
+		if (bits)
+			mask->all[i] = htonl(~0U << (32 - bits));
+	}
+}
+
+static bool kfw_match_addr(const union nf_inet_addr *addr,
+			   const union nf_inet_addr *net,
+			   const union nf_inet_addr *mask, u8 family)
+{
+	if (family == NFPROTO_IPV4)
+		return !((addr->ip ^ net->ip) & mask->ip);
+
+	return !(((addr->all[0] ^ net->all[0]) & mask->all[0]) |
+		 ((addr->all[1] ^ net->all[1]) & mask->all[1]) |
+		 ((addr->all[2] ^ net->all[2]) & mask->all[2]) |
+		 ((addr->all[3] ^ net->all[3]) & mask->all[3]));
+}
+
+static bool kfw_match_port(u16 port, const struct kfw_port_range *range)
+{
+	return port >= range->first && port <= range->last;
+}
+
+/**
+ * kfw_match_packet() - check one rule against one packet
+ * @match: the rule's match
+ * @pkt: the packet's fields
+ *
+ * Return: true if every field the rule uses matches the packet.
+ */
+bool kfw_match_packet(const struct kfw_match *match,
+		      const struct kfw_packet *pkt)
+{
+	u8 fields = match->fields;
+
+	if (match->family != NFPROTO_UNSPEC && match->family != pkt->family)
+		return false;
+	if ((fields & KFW_MATCH_PROTO) &&
+	    (!pkt->has_proto || pkt->proto != match->proto))
+		return false;
+	if ((fields & KFW_MATCH_SRC) &&
+	    !kfw_match_addr(&pkt->src, &match->src, &match->src_mask,
+			    pkt->family))
+		return false;
+	if ((fields & KFW_MATCH_DST) &&
+	    !kfw_match_addr(&pkt->dst, &match->dst, &match->dst_mask,
+			    pkt->family))
+		return false;
+	if ((fields & (KFW_MATCH_SPORT | KFW_MATCH_DPORT)) && !pkt->has_ports)
+		return false;
+	if ((fields & KFW_MATCH_SPORT) && !kfw_match_port(pkt->sport, &match->sport))
+		return false;
+	if ((fields & KFW_MATCH_DPORT) && !kfw_match_port(pkt->dport, &match->dport))
+		return false;
+	if ((fields & KFW_MATCH_IFACE) &&
+	    (!pkt->iface || strncmp(pkt->iface, match->iface, IFNAMSIZ)))
+		return false;
+	return true;
+}

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kfw's life in each network namespace: its table, counters, hooks and /proc
+ * files are made when the namespace is and go with it.
+ */
+
+#include <linux/slab.h>
+
+#include "hooks.h"
+#include "netns.h"
+#include "proc.h"
+#include "replace.h"
+#include "table.h"
+
+unsigned int kfw_net_id __read_mostly;
+
+void kfw_net_read_hook(struct kfw_net *kn, u8 dir, u8 family,
+		       struct kfw_hook_counter *sum)
+{
+	const struct kfw_hook_counter *zeroed = &kn->hook_zeroed.hook[dir][family];
+	int cpu;
+
+	memset(sum, 0, sizeof(*sum));
+	for_each_possible_cpu(cpu) {
+		const struct kfw_hook_counter *c;
+
+		c = &per_cpu_ptr(kn->hook_counters, cpu)->hook[dir][family];
+		sum->seen += READ_ONCE(c->seen);
+		sum->accepted += READ_ONCE(c->accepted);
+		sum->dropped += READ_ONCE(c->dropped);
+	}
+	sum->seen -= READ_ONCE(zeroed->seen);
+	sum->accepted -= READ_ONCE(zeroed->accepted);
+	sum->dropped -= READ_ONCE(zeroed->dropped);
+}
+
+static void kfw_net_free(struct kfw_net *kn)
+{
+	free_percpu(kn->hook_counters);
+	kfw_counters_destroy(&kn->counters);
+}
+
+static int __net_init kfw_net_init(struct net *net)
+{
+	struct kfw_net *kn = kfw_net(net);
+	int err;
+
+	mutex_init(&kn->lock);
+	kn->next_handle = 1;
+	/* Room for a full table and a full replacement of it. */
+	err = kfw_counters_init(&kn->counters, 2 * kfw_max_rules + 1);
+	if (err)
+		return err;
+	kn->hook_counters = alloc_percpu_gfp(struct kfw_hook_counters,
+					     GFP_KERNEL_ACCOUNT);
+	if (!kn->hook_counters) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+	err = kfw_table_init(kn);
+	if (err)
+		goto err_free;
+	err = kfw_proc_init(net);
+	if (err)
+		goto err_table;
+	err = kfw_hooks_register(net, kn);
+	if (err)
+		goto err_proc;
+	return 0;
+
+err_proc:
+	kfw_proc_exit(net);
+err_table:
+	kfw_table_destroy(kn);
+err_free:
+	kfw_net_free(kn);
+	return err;
+}
+
+static void __net_exit kfw_net_exit(struct net *net)
+{
+	struct kfw_net *kn = kfw_net(net);
+
+	kfw_hooks_unregister(net, kn);
+	kfw_proc_exit(net);
+	mutex_lock(&kn->lock);
+	kfw_replace_release(kn);
+	mutex_unlock(&kn->lock);
+	kfw_table_destroy(kn);
+}
+
+static void __net_exit kfw_net_exit_batch(struct list_head *net_list)
+{
+	struct net *net;
+
+	/* Replaced tables still to be freed give slots back to the counters. */
+	kfw_table_drain();
+	list_for_each_entry(net, net_list, exit_list)
+		kfw_net_free(kfw_net(net));
+}
+
+static struct pernet_operations kfw_net_ops = {
+	.init		= kfw_net_init,
+	.exit		= kfw_net_exit,
+	.exit_batch	= kfw_net_exit_batch,
+	.id		= &kfw_net_id,
+	.size		= sizeof(struct kfw_net),
+};
+
+int kfw_netns_init(void)
+{
+	return register_pernet_subsys(&kfw_net_ops);
+}
+
+void kfw_netns_exit(void)
+{
+	unregister_pernet_subsys(&kfw_net_ops);
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _KFW_NETNS_H
+#define _KFW_NETNS_H
+
+#include <linux/mutex.h>
+#include <linux/netfilter.h>
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
+
+#include "counters.h"
+#include "uapi/kfw.h"
+
+struct kfw_table;
+struct kfw_replace;
+
+struct kfw_hook_counter {
+	u64 seen;
+	u64 accepted;
+	u64 dropped;
+};
+
+/* Counters of every hook: one per direction and address family. */
+struct kfw_hook_counters {
+	struct kfw_hook_counter hook[KFW_DIR_MAX + 1][KFW_FAMILY_MAX + 1];
+};
+
+#define KFW_NR_HOOKS ((KFW_DIR_MAX + 1) * (KFW_FAMILY_MAX + 1))
+
+/**
+ * struct kfw_net - kfw's state in one network namespace
+ * @table: the published table, read under RCU
+ * @lock: serializes every change to the state below
+ * @next_handle: handle of the next rule
+ * @counters: rule counters
+ * @hook_counters: per-CPU hook counters
+ * @hook_zeroed: hook counts at the last zero, subtracted when read
+ * @replace: the open atomic replacement, if any
+ * @hook_ops: this namespace's copy of the hooks, with priv pointing here
+ */
+struct kfw_net {
+	struct kfw_table __rcu *table;
+	struct mutex lock;
+	u64 next_handle;
+	struct kfw_counters counters;
+	struct kfw_hook_counters __percpu *hook_counters;
+	struct kfw_hook_counters hook_zeroed;
+	struct kfw_replace *replace;
+	struct nf_hook_ops hook_ops[KFW_NR_HOOKS];
+};
+
+extern unsigned int kfw_net_id;
+
+static inline struct kfw_net *kfw_net(const struct net *net)
+{
+	return net_generic(net, kfw_net_id);
+}
+
+void kfw_net_read_hook(struct kfw_net *kn, u8 dir, u8 family,
+		       struct kfw_hook_counter *sum);
+
+int kfw_netns_init(void);
+void kfw_netns_exit(void);
+
+#endif /* _KFW_NETNS_H */

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _KFW_REPLACE_H
+#define _KFW_REPLACE_H
+
+#include <linux/netlink.h>
+
+#include "netns.h"
+#include "table.h"
+
+int kfw_replace_begin(struct kfw_net *kn, u32 portid, const u8 *policy,
+		      struct netlink_ext_ack *extack);
+int kfw_replace_append(struct kfw_net *kn, u32 portid, struct kfw_rule *rule,
+		       struct netlink_ext_ack *extack);
+int kfw_replace_commit(struct kfw_net *kn, u32 portid,
+		       struct netlink_ext_ack *extack);
+int kfw_replace_abort(struct kfw_net *kn, u32 portid,
+		      struct netlink_ext_ack *extack);
+void kfw_replace_drop(struct kfw_net *kn, u32 portid);
+void kfw_replace_release(struct kfw_net *kn);
+
+#endif /* _KFW_REPLACE_H */

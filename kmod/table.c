@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The rule table: immutable snapshots, replaced whole under the namespace's
+ * lock and published with RCU. The packet path only ever reads a snapshot.
+ */
+
+#include <linux/moduleparam.h>
+#include <linux/slab.h>
+
+#include "netns.h"
+#include "table.h"
+
+unsigned int kfw_max_rules __read_mostly = 500000;
+module_param_named(max_rules, kfw_max_rules, uint, 0444);
+MODULE_PARM_DESC(max_rules, "Maximum number of rules per network namespace");
+
+static struct workqueue_struct *kfw_table_wq;
+
+int kfw_table_module_init(void)
+{
+	kfw_table_wq = alloc_workqueue("kfw_table", 0, 0);
+	return kfw_table_wq ? 0 : -ENOMEM;
+}
+
+void kfw_table_module_exit(void)
+{
+	destroy_workqueue(kfw_table_wq);
+}
+
+/* Waits until every replaced table, and its dead rules, has been freed. */
+void kfw_table_drain(void)
+{
+	rcu_barrier();
+	flush_workqueue(kfw_table_wq);
+}
+
+struct kfw_table *kfw_table_locked(struct kfw_net *kn)
+{
+	return rcu_dereference_protected(kn->table, lockdep_is_held(&kn->lock));
+}
+
+struct kfw_rule *kfw_rule_alloc(struct kfw_net *kn, u8 dir, u8 action,
+				const struct kfw_match *match)
+{
+	struct kfw_rule *rule;
+	int slot;
+
+	lockdep_assert_held(&kn->lock);
+
+	rule = kzalloc(sizeof(*rule), GFP_KERNEL_ACCOUNT);
+	if (!rule)
+		return NULL;
+	slot = kfw_counters_alloc(&kn->counters);
+	if (slot == -ENOSPC) {
+		/* Slots of replaced rules may still wait for a grace period. */
+		kfw_table_drain();
+		slot = kfw_counters_alloc(&kn->counters);
+	}
+	if (slot < 0) {
+		kfree(rule);
+		return NULL;
+	}
+	rule->counter = slot;
+	rule->handle = kn->next_handle++;
+	rule->dir = dir;
+	rule->action = action;
+	rule->match = *match;
+	return rule;
+}
+
+/* Frees a rule that no reader can see: never published, or past a grace period. */
+void kfw_rule_destroy(struct kfw_net *kn, struct kfw_rule *rule)
+{
+	kfw_counters_free(&kn->counters, rule->counter);
+	kfree(rule);
+}
+
+void kfw_rule_read_counters(struct kfw_net *kn, const struct kfw_rule *rule,
+			    struct kfw_counter *sum)
+{
+	kfw_counters_read(&kn->counters, rule->counter, sum);
+	sum->packets -= READ_ONCE(rule->zeroed.packets);
+	sum->bytes -= READ_ONCE(rule->zeroed.bytes);
+}
+
+static void kfw_table_free_work(struct work_struct *work)
+{
+	struct kfw_table *table;
+	struct kfw_rule *rule;
+
+	table = container_of(to_rcu_work(work), struct kfw_table, free_work);
+	while (table->dead) {
+		rule = table->dead;
+		table->dead = rule->next_dead;
+		kfw_counters_free(table->counters, rule->counter);
+		kfree(rule);
+		cond_resched();
+	}
+	kvfree(table);
+}
+
+/* A table of @nr rules; the caller fills @rules, then calls kfw_table_index(). */
+static struct kfw_table *kfw_table_alloc(struct kfw_net *kn, unsigned int nr,
+					 const struct kfw_table *old)
+{
+	struct kfw_table *table;
+
+	table = kvzalloc(struct_size(table, rules, 2 * (size_t)nr),
+			 GFP_KERNEL_ACCOUNT);
+	if (!table)
+		return NULL;
+	INIT_RCU_WORK(&table->free_work, kfw_table_free_work);
+	table->counters = &kn->counters;
+	table->nr_rules = nr;
+	if (old) {
+		table->generation = old->generation + 1 ?: 1;
+		memcpy(table->policy, old->policy, sizeof(table->policy));
+	} else {
+		table->generation = 1;
+	}
+	return table;
+}
+
+/* Splits the list into the per-direction arrays the packet path walks. */
+static void kfw_table_index(struct kfw_table *table)
+{
+	struct kfw_rule **next[KFW_DIR_MAX + 1];
+	unsigned int i, dir;
+
+	for (i = 0; i < table->nr_rules; i++)
+		table->nr_dir[table->rules[i]->dir]++;
+
+	next[0] = table->rules + table->nr_rules;
+	for (dir = 1; dir <= KFW_DIR_MAX; dir++)
+		next[dir] = next[dir - 1] + table->nr_dir[dir - 1];
+	for (dir = 0; dir <= KFW_DIR_MAX; dir++)
+		table->dir_rules[dir] = next[dir];
+
+	for (i = 0; i < table->nr_rules; i++)
+		*next[table->rules[i]->dir]++ = table->rules[i];
+}
+
+/* Swaps @table in; the old table and @dead go after a grace period. */
+static void kfw_table_publish(struct kfw_net *kn, struct kfw_table *table,
+			      struct kfw_rule *dead)
+{
+	struct kfw_table *old;
+
+	kfw_table_index(table);
+	old = rcu_replace_pointer(kn->table, table, lockdep_is_held(&kn->lock));
+	old->dead = dead;
+	queue_rcu_work(kfw_table_wq, &old->free_work);
+}
+
+/* Links every rule of @table into a dead list. */
+static struct kfw_rule *kfw_table_all_dead(const struct kfw_table *table)
+{
+	struct kfw_rule *dead = NULL;
+	unsigned int i;
+
+	for (i = 0; i < table->nr_rules; i++) {
+		table->rules[i]->next_dead = dead;
+		dead = table->rules[i];
+	}
+	return dead;
+}
+
+int kfw_table_init(struct kfw_net *kn)
+{
+	struct kfw_table *table = kfw_table_alloc(kn, 0, NULL);
+
+	if (!table)
+		return -ENOMEM;
+	kfw_table_index(table);
+	RCU_INIT_POINTER(kn->table, table);
+	return 0;
+}
+
+/* For namespace exit: the hooks are gone, so nobody reads the table. */
+void kfw_table_destroy(struct kfw_net *kn)
+{
+	struct kfw_table *table = rcu_dereference_protected(kn->table, true);
+	unsigned int i;
+
+	for (i = 0; i < table->nr_rules; i++)
+		kfw_rule_destroy(kn, table->rules[i]);
+	kvfree(table);
+	RCU_INIT_POINTER(kn->table, NULL);
+}
+
+/**
+ * kfw_table_insert() - publish a table with one more rule
+ * @kn: the namespace, locked
+ * @rule: from kfw_rule_alloc(); owned by the table on success
+ * @index: 0-based position in the list, at most the number of rules
+ *
+ * Return: 0, -ENOSPC past kfw_max_rules, -ERANGE for a bad @index, -ENOMEM.
+ */
+int kfw_table_insert(struct kfw_net *kn, struct kfw_rule *rule,
+		     unsigned int index)
+{
+	struct kfw_table *old = kfw_table_locked(kn), *table;
+
+	if (old->nr_rules >= kfw_max_rules)
+		return -ENOSPC;
+	if (index > old->nr_rules)
+		return -ERANGE;
+	table = kfw_table_alloc(kn, old->nr_rules + 1, old);
+	if (!table)
+		return -ENOMEM;
+	memcpy(table->rules, old->rules, index * sizeof(*old->rules));
+	table->rules[index] = rule;
+	memcpy(table->rules + index + 1, old->rules + index,
+	       (old->nr_rules - index) * sizeof(*old->rules));
+	kfw_table_publish(kn, table, NULL);
+	return 0;
+}
+
+/**
+ * kfw_table_delete() - publish a table without the rule of a handle
+ * @kn: the namespace, locked
+ * @handle: the rule's handle
+ *
+ * Return: 0, -ENOENT if no rule has @handle, -ENOMEM.
+ */
+int kfw_table_delete(struct kfw_net *kn, u64 handle)
+{
+	struct kfw_table *old = kfw_table_locked(kn), *table;
+	struct kfw_rule *rule;
+	unsigned int index;
+
+	for (index = 0; index < old->nr_rules; index++)
+		if (old->rules[index]->handle == handle)
+			break;
+	if (index == old->nr_rules)
+		return -ENOENT;
+
+	table = kfw_table_alloc(kn, old->nr_rules - 1, old);
+	if (!table)
+		return -ENOMEM;
+	rule = old->rules[index];
+	memcpy(table->rules, old->rules, index * sizeof(*old->rules));
+	memcpy(table->rules + index, old->rules + index + 1,
+	       (old->nr_rules - index - 1) * sizeof(*old->rules));
+	rule->next_dead = NULL;
+	kfw_table_publish(kn, table, rule);
+	return 0;
+}
+
+int kfw_table_flush(struct kfw_net *kn)
+{
+	struct kfw_table *old = kfw_table_locked(kn), *table;
+
+	table = kfw_table_alloc(kn, 0, old);
+	if (!table)
+		return -ENOMEM;
+	kfw_table_publish(kn, table, kfw_table_all_dead(old));
+	return 0;
+}
+
+int kfw_table_set_policy(struct kfw_net *kn, u8 dir, u8 verdict)
+{
+	struct kfw_table *old = kfw_table_locked(kn), *table;
+
+	table = kfw_table_alloc(kn, old->nr_rules, old);
+	if (!table)
+		return -ENOMEM;
+	memcpy(table->rules, old->rules, old->nr_rules * sizeof(*old->rules));
+	table->policy[dir] = verdict;
+	kfw_table_publish(kn, table, NULL);
+	return 0;
+}
+
+/**
+ * kfw_table_replace() - publish a whole new list of rules and policies
+ * @kn: the namespace, locked
+ * @rules: the new rules, from kfw_rule_alloc(); owned by the table on success
+ * @nr: how many
+ * @policy: the new policies
+ *
+ * Return: 0 or -ENOMEM; on error nothing changed.
+ */
+int kfw_table_replace(struct kfw_net *kn, struct kfw_rule **rules,
+		      unsigned int nr, const u8 *policy)
+{
+	struct kfw_table *old = kfw_table_locked(kn), *table;
+
+	table = kfw_table_alloc(kn, nr, old);
+	if (!table)
+		return -ENOMEM;
+	memcpy(table->rules, rules, nr * sizeof(*rules));
+	memcpy(table->policy, policy, sizeof(table->policy));
+	kfw_table_publish(kn, table, kfw_table_all_dead(old));
+	return 0;
+}
+
+/* Counters are zeroed by remembering their current sums, not by writing to other CPUs. */
+void kfw_table_zero(struct kfw_net *kn)
+{
+	struct kfw_table *table = kfw_table_locked(kn);
+	struct kfw_counter sum;
+	unsigned int i;
+
+	for (i = 0; i < table->nr_rules; i++) {
+		struct kfw_rule *rule = table->rules[i];
+
+		kfw_counters_read(&kn->counters, rule->counter, &sum);
+		WRITE_ONCE(rule->zeroed.packets, sum.packets);
+		WRITE_ONCE(rule->zeroed.bytes, sum.bytes);
+	}
+}

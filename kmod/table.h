@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _KFW_TABLE_H
+#define _KFW_TABLE_H
+
+#include <linux/rcupdate.h>
+#include <linux/workqueue.h>
+
+#include "counters.h"
+#include "match.h"
+#include "uapi/kfw.h"
+
+struct kfw_net;
+
+/**
+ * struct kfw_rule - one rule; immutable once published, but for @zeroed
+ * @handle: unique in its namespace, never reused
+ * @dir: enum kfw_dir
+ * @action: enum kfw_verdict
+ * @counter: slot of the rule's counters in the namespace's kfw_counters
+ * @zeroed: counts at the last zero, subtracted when read (under the lock)
+ * @next_dead: links rules waiting for a grace period before they are freed
+ * @match: what the rule matches
+ */
+struct kfw_rule {
+	u64 handle;
+	u8 dir;
+	u8 action;
+	unsigned int counter;
+	struct kfw_counter zeroed;
+	struct kfw_rule *next_dead;
+	struct kfw_match match;
+};
+
+/**
+ * struct kfw_table - an immutable snapshot of a namespace's rules
+ * @free_work: frees the table, and @dead, a grace period after replacement
+ * @counters: where @dead rules give back their counter slots
+ * @dead: rules removed by the change that replaced this table
+ * @generation: bumped by every change, never 0 (for dump consistency checks)
+ * @policy: default verdict of each direction
+ * @nr_rules: length of @rules
+ * @nr_dir: number of rules of each direction
+ * @dir_rules: each direction's rules in evaluation order, inside @rules
+ * @rules: every rule in list order, followed by @dir_rules' arrays
+ *
+ * Readers find the current table with rcu_dereference(). Writers build a new
+ * table under the namespace's lock and swap it in; the old one is freed
+ * after a grace period, so a reader never sees a half-built table.
+ */
+struct kfw_table {
+	struct rcu_work free_work;
+	struct kfw_counters *counters;
+	struct kfw_rule *dead;
+	u32 generation;
+	u8 policy[KFW_DIR_MAX + 1];
+	unsigned int nr_rules;
+	unsigned int nr_dir[KFW_DIR_MAX + 1];
+	struct kfw_rule **dir_rules[KFW_DIR_MAX + 1];
+	struct kfw_rule *rules[];
+};
+
+extern unsigned int kfw_max_rules;
+
+int kfw_table_module_init(void);
+void kfw_table_module_exit(void);
+void kfw_table_drain(void);
+
+int kfw_table_init(struct kfw_net *kn);
+void kfw_table_destroy(struct kfw_net *kn);
+
+struct kfw_rule *kfw_rule_alloc(struct kfw_net *kn, u8 dir, u8 action,
+				const struct kfw_match *match);
+void kfw_rule_destroy(struct kfw_net *kn, struct kfw_rule *rule);
+void kfw_rule_read_counters(struct kfw_net *kn, const struct kfw_rule *rule,
+			    struct kfw_counter *sum);
+
+struct kfw_table *kfw_table_locked(struct kfw_net *kn);
+int kfw_table_insert(struct kfw_net *kn, struct kfw_rule *rule,
+		     unsigned int index);
+int kfw_table_delete(struct kfw_net *kn, u64 handle);
+int kfw_table_flush(struct kfw_net *kn);
+int kfw_table_set_policy(struct kfw_net *kn, u8 dir, u8 verdict);
+int kfw_table_replace(struct kfw_net *kn, struct kfw_rule **rules,
+		      unsigned int nr, const u8 *policy);
+void kfw_table_zero(struct kfw_net *kn);
+
+/**
+ * kfw_table_classify() - the first rule of a direction that matches a packet
+ * @table: current table, under rcu_read_lock()
+ * @dir: enum kfw_dir
+ * @pkt: the packet
+ *
+ * Return: the rule, or NULL when the direction's policy applies.
+ */
+static inline struct kfw_rule *kfw_table_classify(const struct kfw_table *table,
+						  u8 dir,
+						  const struct kfw_packet *pkt)
+{
+	struct kfw_rule *const *rules = table->dir_rules[dir];
+	unsigned int i;
+
+	for (i = 0; i < table->nr_dir[dir]; i++)
+		if (kfw_match_packet(&rules[i]->match, pkt))
+			return rules[i];
+	return NULL;
+}
+
+#endif /* _KFW_TABLE_H */

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) */
+/*
+ * kfw: the generic netlink protocol between the kfw module and fwctl.
+ *
+ * The family is called "kfw" (KFW_GENL_NAME), version KFW_GENL_VERSION. It is
+ * network-namespace aware: every command acts on the rule table of the
+ * namespace the netlink socket belongs to. Commands that change state need
+ * CAP_NET_ADMIN in the user namespace that owns that network namespace.
+ *
+ * THE TABLE
+ *
+ * A namespace holds one ordered list of rules and a default policy for each
+ * direction. KFW_DIR_IN is every packet arriving at the host (PRE_ROUTING),
+ * KFW_DIR_OUT is every packet the host sends (LOCAL_OUT). A packet is checked
+ * against the rules of its direction in list order; the first rule that matches
+ * decides, and if none does the direction's policy decides.
+ *
+ * Every rule gets a handle from the kernel: a u64 unique within its namespace
+ * and never reused while the module stays loaded. Positions are 1-based
+ * indexes into the whole list as KFW_CMD_GET_RULES returns it.
+ *
+ * COMMANDS
+ *
+ * KFW_CMD_GET_INFO (doit, unprivileged)
+ *   Request:  no attributes.
+ *   Reply:    KFW_A_POLICY_IN, KFW_A_POLICY_OUT (u8, enum kfw_verdict),
+ *             KFW_A_RULE_COUNT, KFW_A_RULE_LIMIT, KFW_A_GENERATION (u32),
+ *             KFW_A_STATS: a nest holding one KFW_A_HOOK nest per direction
+ *             and family, each with every KFW_HOOK_A_* attribute.
+ *
+ * KFW_CMD_GET_RULES (dump only, NLM_F_DUMP, unprivileged)
+ *   Request:  no attributes.
+ *   Reply:    one message per rule, in list order, each carrying one
+ *             KFW_A_RULE nest with KFW_RULE_A_HANDLE, the rule's match and
+ *             action, KFW_RULE_A_PACKETS and KFW_RULE_A_BYTES. A large table
+ *             spans many datagrams. If the table changes while a dump is in
+ *             progress, the affected messages carry NLM_F_DUMP_INTR and the
+ *             reader should start over.
+ *
+ * KFW_CMD_ADD_RULE (doit, admin)
+ *   Request:  KFW_A_RULE (required); KFW_A_POSITION (optional u32). Without a
+ *             position the rule is appended; with position P it becomes the
+ *             P-th rule of the list (1 = first, count + 1 = last).
+ *   Reply:    KFW_A_HANDLE, the new rule's handle.
+ *
+ * KFW_CMD_DEL_RULE (doit, admin)
+ *   Request:  KFW_A_HANDLE (required).
+ *
+ * KFW_CMD_FLUSH (doit, admin)
+ *   Deletes every rule. Policies and hook counters stay.
+ *
+ * KFW_CMD_SET_POLICY (doit, admin)
+ *   Request:  KFW_A_DIR and KFW_A_VERDICT (both required).
+ *
+ * KFW_CMD_ZERO (doit, admin)
+ *   Resets every rule counter and every hook counter of the namespace.
+ *
+ * KFW_CMD_REPLACE_BEGIN, KFW_CMD_REPLACE_RULES, KFW_CMD_REPLACE_COMMIT (admin)
+ *   Atomic replacement of the whole table, for any number of rules. A single
+ *   attribute cannot exceed 64 KiB, so the new rule list travels in chunks:
+ *   - BEGIN opens a transaction owned by the sending socket. It may carry
+ *     KFW_A_POLICY_IN and KFW_A_POLICY_OUT, the policies to install; a
+ *     direction without one keeps its current policy. Only one transaction
+ *     may be open per namespace (-EBUSY otherwise).
+ *   - RULES appends the KFW_A_RULE nests inside its KFW_A_RULES nest to the
+ *     transaction, in order. Each rule is validated as it arrives; the first
+ *     invalid rule aborts the whole transaction.
+ *   - COMMIT installs the policies and the staged rules in one step. Packets
+ *     see either the old table or the new one, never a mix.
+ *   Closing the socket, or KFW_CMD_REPLACE_ABORT, discards an open
+ *   transaction. Until COMMIT succeeds the current table is untouched.
+ *   Rules installed this way get new handles and zeroed counters.
+ *
+ * ERRORS
+ *
+ * Every request is validated strictly: unknown attributes, wrong lengths and
+ * out-of-range values are refused. Each refusal is an NLMSG_ERROR with a
+ * negative errno and, where the kernel can say more, an extended ack message
+ * (NLMSGERR_ATTR_MSG) naming the problem.
+ */
+#ifndef _UAPI_KFW_H
+#define _UAPI_KFW_H
+
+#include <linux/types.h>
+
+#define KFW_GENL_NAME		"kfw"
+#define KFW_GENL_VERSION	1
+
+/* Upper bound on the number of rules per KFW_CMD_REPLACE_RULES message. */
+#define KFW_REPLACE_CHUNK_MAX	512
+
+enum kfw_dir {
+	KFW_DIR_IN,
+	KFW_DIR_OUT,
+	__KFW_DIR_MAX
+};
+#define KFW_DIR_MAX (__KFW_DIR_MAX - 1)
+
+enum kfw_verdict {
+	KFW_VERDICT_ACCEPT,
+	KFW_VERDICT_DROP,
+	__KFW_VERDICT_MAX
+};
+#define KFW_VERDICT_MAX (__KFW_VERDICT_MAX - 1)
+
+/* Address families as they appear in KFW_HOOK_A_FAMILY. */
+enum kfw_family {
+	KFW_FAMILY_IPV4,
+	KFW_FAMILY_IPV6,
+	__KFW_FAMILY_MAX
+};
+#define KFW_FAMILY_MAX (__KFW_FAMILY_MAX - 1)
+
+enum kfw_cmd {
+	KFW_CMD_UNSPEC,
+	KFW_CMD_GET_INFO,
+	KFW_CMD_GET_RULES,
+	KFW_CMD_ADD_RULE,
+	KFW_CMD_DEL_RULE,
+	KFW_CMD_FLUSH,
+	KFW_CMD_SET_POLICY,
+	KFW_CMD_ZERO,
+	KFW_CMD_REPLACE_BEGIN,
+	KFW_CMD_REPLACE_RULES,
+	KFW_CMD_REPLACE_COMMIT,
+	KFW_CMD_REPLACE_ABORT,
+	__KFW_CMD_MAX
+};
+#define KFW_CMD_MAX (__KFW_CMD_MAX - 1)
+
+/* Top-level attributes. */
+enum kfw_attr {
+	KFW_A_UNSPEC,
+	KFW_A_PAD,
+	KFW_A_RULE,		/* nest: KFW_RULE_A_* */
+	KFW_A_RULES,		/* nest: up to KFW_REPLACE_CHUNK_MAX KFW_A_RULE */
+	KFW_A_POSITION,		/* u32, 1-based */
+	KFW_A_HANDLE,		/* u64 */
+	KFW_A_DIR,		/* u8, enum kfw_dir */
+	KFW_A_VERDICT,		/* u8, enum kfw_verdict */
+	KFW_A_POLICY_IN,	/* u8, enum kfw_verdict */
+	KFW_A_POLICY_OUT,	/* u8, enum kfw_verdict */
+	KFW_A_RULE_COUNT,	/* u32 */
+	KFW_A_RULE_LIMIT,	/* u32, the max_rules module parameter */
+	KFW_A_GENERATION,	/* u32, bumped by every change to the table */
+	KFW_A_STATS,		/* nest: KFW_A_HOOK, one per direction and family */
+	KFW_A_HOOK,		/* nest: KFW_HOOK_A_* */
+	__KFW_A_MAX
+};
+#define KFW_A_MAX (__KFW_A_MAX - 1)
+
+/*
+ * Attributes of one rule. KFW_RULE_A_DIR and KFW_RULE_A_ACTION are required.
+ * Every match attribute is optional; a rule without any matches every packet
+ * of its direction.
+ *
+ * Addresses are in network byte order. A source or destination is given as
+ * either an IPv4 or an IPv6 address, with an optional prefix length that
+ * defaults to the full length; bits of the address beyond the prefix must be
+ * zero. A rule with an address matches only packets of that family, and its
+ * source and destination must be of the same family.
+ *
+ * Ports are in host byte order, FIRST <= LAST; LAST defaults to FIRST. Ports
+ * need KFW_RULE_A_PROTO to be IPPROTO_TCP or IPPROTO_UDP.
+ *
+ * KFW_RULE_A_HANDLE, KFW_RULE_A_PACKETS and KFW_RULE_A_BYTES appear only in
+ * replies; the kernel refuses them in requests.
+ */
+enum kfw_rule_attr {
+	KFW_RULE_A_UNSPEC,
+	KFW_RULE_A_PAD,
+	KFW_RULE_A_HANDLE,	/* u64 */
+	KFW_RULE_A_DIR,		/* u8, enum kfw_dir */
+	KFW_RULE_A_ACTION,	/* u8, enum kfw_verdict */
+	KFW_RULE_A_PROTO,	/* u8, an IPPROTO_* number */
+	KFW_RULE_A_SRC_IP4,	/* 4 bytes */
+	KFW_RULE_A_SRC_IP6,	/* 16 bytes */
+	KFW_RULE_A_SRC_PREFIX,	/* u8, 0-32 or 0-128 */
+	KFW_RULE_A_DST_IP4,	/* 4 bytes */
+	KFW_RULE_A_DST_IP6,	/* 16 bytes */
+	KFW_RULE_A_DST_PREFIX,	/* u8 */
+	KFW_RULE_A_SPORT_FIRST,	/* u16 */
+	KFW_RULE_A_SPORT_LAST,	/* u16 */
+	KFW_RULE_A_DPORT_FIRST,	/* u16 */
+	KFW_RULE_A_DPORT_LAST,	/* u16 */
+	KFW_RULE_A_IFACE,	/* NUL-terminated string, < IFNAMSIZ */
+	KFW_RULE_A_PACKETS,	/* u64 */
+	KFW_RULE_A_BYTES,	/* u64 */
+	__KFW_RULE_A_MAX
+};
+#define KFW_RULE_A_MAX (__KFW_RULE_A_MAX - 1)
+
+/* Counters of one hook: packets of one family in one direction. */
+enum kfw_hook_attr {
+	KFW_HOOK_A_UNSPEC,
+	KFW_HOOK_A_PAD,
+	KFW_HOOK_A_DIR,		/* u8, enum kfw_dir */
+	KFW_HOOK_A_FAMILY,	/* u8, enum kfw_family */
+	KFW_HOOK_A_SEEN,	/* u64 */
+	KFW_HOOK_A_ACCEPTED,	/* u64 */
+	KFW_HOOK_A_DROPPED,	/* u64 */
+	__KFW_HOOK_A_MAX
+};
+#define KFW_HOOK_A_MAX (__KFW_HOOK_A_MAX - 1)
+
+#endif /* _UAPI_KFW_H */
