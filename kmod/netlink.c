@@ -97,7 +97,7 @@ static int kfw_nl_parse_addr(struct nlattr **tb, int ip4, int ip6, int plen,
 
 	*prefix = tb[plen] ? nla_get_u8(tb[plen]) : max_prefix;
 	if (*prefix > max_prefix) {
-		NL_SET_ERR_MSG_ATTR(extack, tb[plen], "prefix length too long for the address family");
+		NL_SET_ERR_MSG_ATTR(extack, tb[plen], "prefix too long for the address family");
 		return -EINVAL;
 	}
 	kfw_match_prefix_mask(mask, this_family, *prefix);
@@ -436,7 +436,7 @@ static int kfw_nl_add_rule(struct sk_buff *skb, struct genl_info *info)
 	if (err) {
 		kfw_rule_destroy(kn, rule);
 		if (err == -ENOSPC)
-			NL_SET_ERR_MSG(extack, "too many rules (see the max_rules module parameter)");
+			NL_SET_ERR_MSG(extack, "rule limit reached (max_rules)");
 		else if (err == -ERANGE)
 			NL_SET_ERR_MSG_ATTR(extack, info->attrs[KFW_A_POSITION],
 					    "position is past the end of the table");

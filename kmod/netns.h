@@ -39,7 +39,7 @@ struct kfw_hook_counters {
  */
 struct kfw_net {
 	struct kfw_table __rcu *table;
-	struct mutex lock;
+	struct mutex lock; /* serializes changes to everything here */
 	u64 next_handle;
 	struct kfw_counters counters;
 	struct kfw_hook_counters __percpu *hook_counters;

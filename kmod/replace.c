@@ -104,7 +104,7 @@ int kfw_replace_append(struct kfw_net *kn, u32 portid, struct kfw_rule *rule,
 	if (!replace)
 		return -ENOENT;
 	if (replace->nr >= kfw_max_rules) {
-		NL_SET_ERR_MSG(extack, "too many rules (see the max_rules module parameter)");
+		NL_SET_ERR_MSG(extack, "rule limit reached (max_rules)");
 		return -ENOSPC;
 	}
 	if (replace->nr == replace->size) {

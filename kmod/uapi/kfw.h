@@ -94,6 +94,7 @@ enum kfw_dir {
 	KFW_DIR_OUT,
 	__KFW_DIR_MAX
 };
+
 #define KFW_DIR_MAX (__KFW_DIR_MAX - 1)
 
 enum kfw_verdict {
@@ -101,6 +102,7 @@ enum kfw_verdict {
 	KFW_VERDICT_DROP,
 	__KFW_VERDICT_MAX
 };
+
 #define KFW_VERDICT_MAX (__KFW_VERDICT_MAX - 1)
 
 /* Address families as they appear in KFW_HOOK_A_FAMILY. */
@@ -109,6 +111,7 @@ enum kfw_family {
 	KFW_FAMILY_IPV6,
 	__KFW_FAMILY_MAX
 };
+
 #define KFW_FAMILY_MAX (__KFW_FAMILY_MAX - 1)
 
 enum kfw_cmd {
@@ -126,6 +129,7 @@ enum kfw_cmd {
 	KFW_CMD_REPLACE_ABORT,
 	__KFW_CMD_MAX
 };
+
 #define KFW_CMD_MAX (__KFW_CMD_MAX - 1)
 
 /* Top-level attributes. */
@@ -147,6 +151,7 @@ enum kfw_attr {
 	KFW_A_HOOK,		/* nest: KFW_HOOK_A_* */
 	__KFW_A_MAX
 };
+
 #define KFW_A_MAX (__KFW_A_MAX - 1)
 
 /*
@@ -188,6 +193,7 @@ enum kfw_rule_attr {
 	KFW_RULE_A_BYTES,	/* u64 */
 	__KFW_RULE_A_MAX
 };
+
 #define KFW_RULE_A_MAX (__KFW_RULE_A_MAX - 1)
 
 /* Counters of one hook: packets of one family in one direction. */
@@ -201,6 +207,7 @@ enum kfw_hook_attr {
 	KFW_HOOK_A_DROPPED,	/* u64 */
 	__KFW_HOOK_A_MAX
 };
+
 #define KFW_HOOK_A_MAX (__KFW_HOOK_A_MAX - 1)
 
 #endif /* _UAPI_KFW_H */
