@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# make              kmod/kfw.ko against KDIR (default: the running kernel) and ctl/fwctl
+# make demo         install what is missing, build, and show kfw at work in a VM
+# make check        install what is missing, build, and run every test
+# make vm           a shell in the VM with kfw loaded and fwctl on PATH
+# make unit         fwctl's host unit tests only
+# make clean
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+
+# The kernel the VM boots: Debian's stock cloud kernel, resolved once the
+# packages are installed (hence the recursive make in the targets below).
+STOCK_KVER = $(shell tests/deps.sh --kernel-version)
+STOCK_KDIR = /lib/modules/$(STOCK_KVER)/build
+STOCK_KERNEL = /boot/vmlinuz-$(STOCK_KVER)
+
+VM = tests/vm/run-vm.sh
+
+all: module fwctl
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+fwctl:
+	$(MAKE) -C ctl
+
+deps:
+	tests/deps.sh
+
+unit:
+	$(MAKE) -C tests/unit
+
+# Everything the VM runs is built against the stock kernel's headers.
+stock-build:
+	$(MAKE) KDIR=$(STOCK_KDIR) module fwctl
+
+integration: stock-build
+	$(VM) --kernel $(STOCK_KERNEL) tests/vm/integration.sh
+
+check: deps
+	$(MAKE) unit
+	$(MAKE) integration
+
+demo: deps
+	$(MAKE) stock-build
+	$(VM) --kernel $(STOCK_KERNEL) tests/vm/demo.sh
+
+vm: deps
+	$(MAKE) stock-build
+	$(VM) --kernel $(STOCK_KERNEL) --interactive
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C ctl clean
+	-$(MAKE) -C tests/unit clean
+
+.PHONY: all module fwctl deps unit stock-build integration check demo vm clean
