@@ -170,7 +170,7 @@ int kfw_proc_init(struct net *net)
 {
 	struct proc_dir_entry *dir;
 
-	dir = proc_mkdir("kfw", net->proc_net);
+	dir = proc_net_mkdir(net, "kfw", net->proc_net);
 	if (!dir)
 		return -ENOMEM;
 	if (!proc_create_net("rules", 0444, dir, &kfw_proc_rules_ops,
