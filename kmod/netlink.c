@@ -41,7 +41,8 @@ static const struct nla_policy kfw_rule_policy[KFW_RULE_A_MAX + 1] = {
 
 static const struct nla_policy kfw_policy[KFW_A_MAX + 1] = {
 	[KFW_A_RULE]		= NLA_POLICY_NESTED(kfw_rule_policy),
-	[KFW_A_RULES]		= NLA_POLICY_NESTED_ARRAY(kfw_rule_policy),
+	/* Checked rule by rule in the doit, so a bad rule can end the transaction. */
+	[KFW_A_RULES]		= { .type = NLA_NESTED },
 	[KFW_A_POSITION]	= NLA_POLICY_MIN(NLA_U32, 1),
 	[KFW_A_HANDLE]		= { .type = NLA_U64 },
 	[KFW_A_DIR]		= NLA_POLICY_MAX(NLA_U8, KFW_DIR_MAX),
@@ -200,7 +201,9 @@ static int kfw_nl_parse_rule(const struct nlattr *nest, u8 *dir, u8 *action,
 	if ((match->fields & (KFW_MATCH_SPORT | KFW_MATCH_DPORT)) &&
 	    (!(match->fields & KFW_MATCH_PROTO) ||
 	     (match->proto != IPPROTO_TCP && match->proto != IPPROTO_UDP))) {
-		NL_SET_ERR_MSG(extack, "ports need proto tcp or udp");
+		NL_SET_ERR_MSG_ATTR(extack,
+				    tb[KFW_RULE_A_SPORT_FIRST] ?: tb[KFW_RULE_A_DPORT_FIRST],
+				    "ports need proto tcp or udp");
 		return -EINVAL;
 	}
 
@@ -713,3 +716,8 @@ void kfw_netlink_exit(void)
 	genl_unregister_family(&kfw_family);
 	netlink_unregister_notifier(&kfw_nl_notifier);
 }
+
+/* The kfw_netlink KUnit suite tests the static functions above. */
+#if IS_ENABLED(CONFIG_KUNIT) && defined(KFW_KUNIT)
+#include "netlink_test.c"
+#endif
