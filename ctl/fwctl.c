@@ -1,0 +1,575 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fwctl: the command-line tool of the kfw firewall.
+ *
+ * Every command parses and checks all of its arguments before it opens a
+ * netlink socket, so a typo never reaches the kernel. Errors are one line
+ * on stderr naming the bad token; a missing argument adds the command's
+ * usage line, since there is no token to name.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "netlink.h"
+#include "restore.h"
+#include "rule.h"
+#include "version.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Set by -j: list and stats print JSON. */
+static bool json;
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char *argv[]);
+	const char *description;
+};
+
+static int usage(const char *synopsis)
+{
+	fprintf(stderr, "Usage: fwctl %s\n", synopsis);
+	return 1;
+}
+
+static int missing(const char *what, const char *synopsis)
+{
+	fprintf(stderr, "fwctl: missing %s\n", what);
+	return usage(synopsis);
+}
+
+static int unexpected(const char *arg)
+{
+	fprintf(stderr, "fwctl: unexpected argument '%s'\n", arg);
+	return 1;
+}
+
+/* Commands without arguments share this check. */
+static int no_arguments(int argc, char *argv[])
+{
+	return argc > 1 ? unexpected(argv[1]) : 0;
+}
+
+/* Parses "DIR ACTION [MATCH...]" and prints the error itself. */
+static int parse_rule_args(struct rule *r, int argc, char *argv[],
+			   const char *synopsis)
+{
+	char err[RULE_ERR_MAX];
+
+	if (!rule_parse(r, argc, argv, err, sizeof(err)))
+		return 0;
+	fprintf(stderr, "fwctl: %s\n", err);
+	if (argc < 2)
+		usage(synopsis);
+	return 1;
+}
+
+/* Writing to a closed pipe or a full disk must not look like success. */
+static int finish_output(void)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return 0;
+	fprintf(stderr, "fwctl: writing the output: %s\n", strerror(errno));
+	return 1;
+}
+
+static int cmd_add(int argc, char *argv[])
+{
+	const char *synopsis = "add DIR ACTION [MATCH...]";
+	struct fwnl_error e;
+	struct fwnl *nl;
+	struct rule r;
+	int ret = 0;
+
+	if (parse_rule_args(&r, argc - 1, argv + 1, synopsis))
+		return 1;
+	nl = fwnl_open();
+	if (!nl)
+		return 1;
+	if (fwnl_add_rule(nl, &r, 0, NULL, &e)) {
+		fwnl_report(&e, "adding the rule");
+		ret = 1;
+	}
+	fwnl_close(nl);
+	return ret;
+}
+
+/*
+ * The kernel refuses a position past the end without saying where the end
+ * is, so we ask for the rule count. Whatever errno the kernel chose, a
+ * position past count + 1 explains the refusal best.
+ */
+static void report_insert_error(struct fwnl *nl, const struct fwnl_error *e,
+				const char *pos_arg, uint32_t pos)
+{
+	struct fwnl_error info_e;
+	struct fwnl_info info;
+
+	if (e->err != EPERM && !fwnl_get_info(nl, &info, &info_e) &&
+	    (uint64_t)pos > (uint64_t)info.rule_count + 1) {
+		fprintf(stderr, "fwctl: invalid position '%s': the table has %" PRIu32 " rules\n",
+			pos_arg, info.rule_count);
+		return;
+	}
+	fwnl_report(e, "inserting the rule");
+}
+
+static int cmd_insert(int argc, char *argv[])
+{
+	const char *synopsis = "insert POS DIR ACTION [MATCH...]";
+	char err[RULE_ERR_MAX];
+	struct fwnl_error e;
+	struct fwnl *nl;
+	struct rule r;
+	uint32_t pos;
+	int ret = 0;
+
+	if (argc < 2)
+		return missing("position", synopsis);
+	if (rule_parse_position(argv[1], &pos, err, sizeof(err))) {
+		fprintf(stderr, "fwctl: %s\n", err);
+		return 1;
+	}
+	if (parse_rule_args(&r, argc - 2, argv + 2, synopsis))
+		return 1;
+	nl = fwnl_open();
+	if (!nl)
+		return 1;
+	if (fwnl_add_rule(nl, &r, pos, NULL, &e)) {
+		report_insert_error(nl, &e, argv[1], pos);
+		ret = 1;
+	}
+	fwnl_close(nl);
+	return ret;
+}
+
+static int cmd_del(int argc, char *argv[])
+{
+	char err[RULE_ERR_MAX];
+	struct fwnl_error e;
+	struct fwnl *nl;
+	uint64_t handle;
+	int ret = 0;
+
+	if (argc < 2)
+		return missing("handle", "del HANDLE");
+	if (rule_parse_handle(argv[1], &handle, err, sizeof(err))) {
+		fprintf(stderr, "fwctl: %s\n", err);
+		return 1;
+	}
+	if (argc > 2)
+		return unexpected(argv[2]);
+	nl = fwnl_open();
+	if (!nl)
+		return 1;
+	if (fwnl_del_rule(nl, handle, &e)) {
+		if (!e.local && e.err == ENOENT)
+			fprintf(stderr, "fwctl: no rule with handle %" PRIu64 "\n", handle);
+		else
+			fwnl_report(&e, "deleting the rule");
+		ret = 1;
+	}
+	fwnl_close(nl);
+	return ret;
+}
+
+static void print_rules_text(const struct fwnl_info *info,
+			     const struct rule *rules, size_t count)
+{
+	char match[RULE_TEXT_MAX];
+	size_t i;
+
+	printf("policy in %s\n", rule_verdict_name(info->policy[KFW_DIR_IN]));
+	printf("policy out %s\n", rule_verdict_name(info->policy[KFW_DIR_OUT]));
+	printf("handle dir action packets bytes match\n");
+	for (i = 0; i < count; i++) {
+		const struct rule *r = &rules[i];
+
+		rule_format_match(r, match, sizeof(match));
+		printf("%" PRIu64 " %s %s %" PRIu64 " %" PRIu64 "%s%s\n",
+		       r->handle, rule_dir_name(r->dir),
+		       rule_verdict_name(r->action), r->packets, r->bytes,
+		       match[0] ? " " : "", match);
+	}
+}
+
+static void print_rules_json(const struct fwnl_info *info,
+			     const struct rule *rules, size_t count)
+{
+	char obj[RULE_JSON_MAX];
+	size_t i;
+
+	printf("{\"policy\":{\"in\":\"%s\",\"out\":\"%s\"},\"rules\":[",
+	       rule_verdict_name(info->policy[KFW_DIR_IN]),
+	       rule_verdict_name(info->policy[KFW_DIR_OUT]));
+	for (i = 0; i < count; i++) {
+		rule_format_json(&rules[i], obj, sizeof(obj));
+		printf("%s%s", i ? "," : "", obj);
+	}
+	printf("]}\n");
+}
+
+static void print_save(const struct fwnl_info *info,
+		       const struct rule *rules, size_t count)
+{
+	char text[RULE_TEXT_MAX];
+	size_t i;
+
+	printf("policy in %s\n", rule_verdict_name(info->policy[KFW_DIR_IN]));
+	printf("policy out %s\n", rule_verdict_name(info->policy[KFW_DIR_OUT]));
+	for (i = 0; i < count; i++) {
+		rule_format(&rules[i], text, sizeof(text));
+		printf("add %s\n", text);
+	}
+}
+
+/* list and save read the same data and differ only in how they print it. */
+static int show_table(void (*print)(const struct fwnl_info *info,
+				    const struct rule *rules, size_t count))
+{
+	struct rule *rules = NULL;
+	struct fwnl_info info;
+	struct fwnl_error e;
+	struct fwnl *nl;
+	size_t count = 0;
+	int ret = 1;
+
+	nl = fwnl_open();
+	if (!nl)
+		return 1;
+	if (fwnl_get_info(nl, &info, &e)) {
+		fwnl_report(&e, "reading the policies");
+		goto out;
+	}
+	if (fwnl_get_rules(nl, &rules, &count, &e)) {
+		fwnl_report(&e, "reading the rules");
+		goto out;
+	}
+	print(&info, rules, count);
+	ret = finish_output();
+out:
+	free(rules);
+	fwnl_close(nl);
+	return ret;
+}
+
+static int cmd_list(int argc, char *argv[])
+{
+	if (no_arguments(argc, argv))
+		return 1;
+	return show_table(json ? print_rules_json : print_rules_text);
+}
+
+static int cmd_save(int argc, char *argv[])
+{
+	if (no_arguments(argc, argv))
+		return 1;
+	return show_table(print_save);
+}
+
+/* For the commands that send one argument-less request. */
+static int simple(int argc, char *argv[],
+		  int (*fn)(struct fwnl *nl, struct fwnl_error *e),
+		  const char *doing)
+{
+	struct fwnl_error e;
+	struct fwnl *nl;
+	int ret = 0;
+
+	if (no_arguments(argc, argv))
+		return 1;
+	nl = fwnl_open();
+	if (!nl)
+		return 1;
+	if (fn(nl, &e)) {
+		fwnl_report(&e, doing);
+		ret = 1;
+	}
+	fwnl_close(nl);
+	return ret;
+}
+
+static int cmd_flush(int argc, char *argv[])
+{
+	return simple(argc, argv, fwnl_flush, "flushing the rules");
+}
+
+static int cmd_zero(int argc, char *argv[])
+{
+	return simple(argc, argv, fwnl_zero, "zeroing the counters");
+}
+
+static int cmd_policy(int argc, char *argv[])
+{
+	const char *synopsis = "policy DIR accept|drop";
+	char err[RULE_ERR_MAX];
+	uint8_t dir, verdict;
+	struct fwnl_error e;
+	struct fwnl *nl;
+	int ret = 0;
+
+	if (rule_parse_policy(argc - 1, argv + 1, &dir, &verdict, err, sizeof(err))) {
+		fprintf(stderr, "fwctl: %s\n", err);
+		if (argc < 3)
+			usage(synopsis);
+		return 1;
+	}
+	nl = fwnl_open();
+	if (!nl)
+		return 1;
+	if (fwnl_set_policy(nl, dir, verdict, &e)) {
+		fwnl_report(&e, "setting the policy");
+		ret = 1;
+	}
+	fwnl_close(nl);
+	return ret;
+}
+
+/*
+ * Only a refused rule has a line: a full table (ENOSPC) or a lost
+ * transaction is nobody's line. Without an attribute offset in the kernel's
+ * answer we only know which chunk it refused, so we name the chunk's lines
+ * rather than guess one.
+ */
+static void report_restore_error(const struct restore *rs,
+				 const struct fwnl_error *e,
+				 const struct fwnl_blame *blame)
+{
+	unsigned int first, last;
+
+	if (blame->first >= rs->count || e->err == EPERM ||
+	    (e->err != EINVAL && !e->has_offset)) {
+		fwnl_report(e, "replacing the rules");
+		return;
+	}
+	first = rs->lines[blame->first];
+	last = blame->last < rs->count ? rs->lines[blame->last] : first;
+	if (e->msg[0] && first == last)
+		fprintf(stderr, "fwctl: line %u: %s\n", first, e->msg);
+	else if (e->msg[0])
+		fprintf(stderr, "fwctl: line %u: %s (a rule of lines %u-%u)\n",
+			first, e->msg, first, last);
+	else if (first == last)
+		fprintf(stderr, "fwctl: line %u: the kernel refused the rule: %s\n",
+			first, strerror(e->err));
+	else
+		fprintf(stderr, "fwctl: line %u: the kernel refused a rule of lines %u-%u: %s\n",
+			first, first, last, strerror(e->err));
+}
+
+static int cmd_restore(int argc, char *argv[])
+{
+	const char *path = argc > 1 ? argv[1] : "-";
+	char err[RESTORE_ERR_MAX];
+	char name[256] = "standard input";
+	struct fwnl_error e;
+	struct restore rs;
+	struct fwnl *nl;
+	struct fwnl_blame blame;
+	FILE *in = stdin;
+	int ret = 1;
+
+	if (argc > 2)
+		return unexpected(argv[2]);
+	if (strcmp(path, "-")) {
+		in = fopen(path, "r");
+		if (!in) {
+			fprintf(stderr, "fwctl: opening '%s': %s\n", path, strerror(errno));
+			return 1;
+		}
+		snprintf(name, sizeof(name), "'%s'", path);
+	}
+	if (restore_parse(&rs, in, name, err, sizeof(err))) {
+		fprintf(stderr, "fwctl: %s\n", err);
+		goto out;
+	}
+
+	nl = fwnl_open();
+	if (!nl)
+		goto out;
+	if (fwnl_replace(nl, &rs, &blame, &e))
+		report_restore_error(&rs, &e, &blame);
+	else
+		ret = 0;
+	fwnl_close(nl);
+out:
+	restore_free(&rs);
+	if (in != stdin)
+		fclose(in);
+	return ret;
+}
+
+static const char *const family_names[] = {
+	[KFW_FAMILY_IPV4] = "ipv4",
+	[KFW_FAMILY_IPV6] = "ipv6",
+};
+
+static void print_stats_text(const struct fwnl_info *info)
+{
+	uint8_t dir, fam;
+
+	for (dir = 0; dir <= KFW_DIR_MAX; dir++) {
+		for (fam = 0; fam <= KFW_FAMILY_MAX; fam++) {
+			const struct fwnl_hook_stats *h = &info->hook[dir][fam];
+			const char *d = rule_dir_name(dir);
+			const char *f = family_names[fam];
+
+			printf("%s_%s_seen %" PRIu64 "\n", d, f, h->seen);
+			printf("%s_%s_accepted %" PRIu64 "\n", d, f, h->accepted);
+			printf("%s_%s_dropped %" PRIu64 "\n", d, f, h->dropped);
+		}
+	}
+	printf("rules %" PRIu32 "\n", info->rule_count);
+	printf("rule_limit %" PRIu32 "\n", info->rule_limit);
+}
+
+static void print_stats_json(const struct fwnl_info *info)
+{
+	uint8_t dir, fam;
+
+	printf("{");
+	for (dir = 0; dir <= KFW_DIR_MAX; dir++) {
+		printf("%s\"%s\":{", dir ? "," : "", rule_dir_name(dir));
+		for (fam = 0; fam <= KFW_FAMILY_MAX; fam++) {
+			const struct fwnl_hook_stats *h = &info->hook[dir][fam];
+
+			printf("%s\"%s\":{\"seen\":%" PRIu64 ",\"accepted\":%" PRIu64
+			       ",\"dropped\":%" PRIu64 "}",
+			       fam ? "," : "", family_names[fam],
+			       h->seen, h->accepted, h->dropped);
+		}
+		printf("}");
+	}
+	printf(",\"rules\":%" PRIu32 ",\"rule_limit\":%" PRIu32 "}\n",
+	       info->rule_count, info->rule_limit);
+}
+
+static int cmd_stats(int argc, char *argv[])
+{
+	struct fwnl_info info;
+	struct fwnl_error e;
+	struct fwnl *nl;
+	int ret = 1;
+
+	if (no_arguments(argc, argv))
+		return 1;
+	nl = fwnl_open();
+	if (!nl)
+		return 1;
+	if (fwnl_get_info(nl, &info, &e)) {
+		fwnl_report(&e, "reading the counters");
+	} else {
+		if (json)
+			print_stats_json(&info);
+		else
+			print_stats_text(&info);
+		ret = finish_output();
+	}
+	fwnl_close(nl);
+	return ret;
+}
+
+static int cmd_help(int argc, char *argv[]);
+static int cmd_version(int argc, char *argv[]);
+
+static const struct command commands[] = {
+	{ "add",	cmd_add,	"append a rule" },
+	{ "insert",	cmd_insert,	"insert a rule at position POS (1 = first)" },
+	{ "del",	cmd_del,	"delete the rule with that handle" },
+	{ "list",	cmd_list,	"rules in evaluation order, with handles and counters" },
+	{ "flush",	cmd_flush,	"delete all rules (policies stay)" },
+	{ "policy",	cmd_policy,	"default verdict of a direction" },
+	{ "zero",	cmd_zero,	"reset all counters" },
+	{ "save",	cmd_save,	"print policies and rules as restore input" },
+	{ "restore",	cmd_restore,	"replace policies and rules from FILE or stdin, atomically" },
+	{ "stats",	cmd_stats,	"per-direction counters" },
+	{ "help",	cmd_help,	"show this help" },
+	{ "version",	cmd_version,	"show the version of fwctl" },
+	{ NULL, NULL, NULL }
+};
+
+static void print_help(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "Usage: fwctl [-j] COMMAND [ARGS...]\n\nCommands:\n");
+	for (i = 0; commands[i].name; i++)
+		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].description);
+	fprintf(out,
+		"\n"
+		"Options:\n"
+		"  -j       print list and stats as JSON\n"
+		"\n"
+		"Arguments:\n"
+		"  add DIR ACTION [MATCH...]\n"
+		"  insert POS DIR ACTION [MATCH...]\n"
+		"  del HANDLE\n"
+		"  policy DIR accept|drop\n"
+		"  restore [FILE]\n"
+		"\n"
+		"DIR     in | out\n"
+		"ACTION  accept | drop\n"
+		"MATCH   proto tcp|udp|icmp|icmpv6|NUMBER\n"
+		"        src ADDR[/LEN]   dst ADDR[/LEN]\n"
+		"        sport PORT[-PORT]   dport PORT[-PORT]   (with proto tcp or udp)\n"
+		"        iface NAME\n");
+}
+
+static int cmd_help(int argc, char *argv[])
+{
+	if (no_arguments(argc, argv))
+		return 1;
+	print_help(stdout);
+	return finish_output();
+}
+
+static int cmd_version(int argc, char *argv[])
+{
+	if (no_arguments(argc, argv))
+		return 1;
+	printf("fwctl %s\n", FWCTL_VERSION);
+	return finish_output();
+}
+
+static const struct {
+	const char *alias;
+	const char *name;
+} aliases[] = {
+	{ "--help",	"help" },
+	{ "-h",		"help" },
+	{ "--version",	"version" },
+};
+
+int main(int argc, char *argv[])
+{
+	const char *name;
+	size_t i;
+	int arg = 1;
+
+	/* Options come before the command; -j is the only real one. */
+	while (arg < argc && !strcmp(argv[arg], "-j")) {
+		json = true;
+		arg++;
+	}
+	if (arg >= argc) {
+		print_help(stderr);
+		return 1;
+	}
+
+	name = argv[arg];
+	for (i = 0; i < ARRAY_SIZE(aliases); i++)
+		if (!strcmp(name, aliases[i].alias))
+			name = aliases[i].name;
+	for (i = 0; commands[i].name; i++)
+		if (!strcmp(name, commands[i].name))
+			return commands[i].run(argc - arg, argv + arg);
+
+	if (name[0] == '-')
+		fprintf(stderr, "fwctl: unknown option '%s'\n", name);
+	else
+		fprintf(stderr, "fwctl: unknown command '%s'\n", name);
+	return 1;
+}

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Reading a restore file:
+ *
+ *	# comment
+ *	policy in accept
+ *	add in drop proto tcp dport 22	# trailing comment
+ *
+ * Tokens are separated by blanks. A '#' starts a comment only at the start
+ * of a token, so an interface called "eth#1" still parses. Errors carry the
+ * line number because restore files are written by hand as often as by
+ * `fwctl save`.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "restore.h"
+
+/*
+ * A valid line has at most 15 tokens ("add", DIR, ACTION and six matches),
+ * so a longer one is refused by the rule parser before it runs out of room.
+ */
+#define TOKENS_MAX	32
+
+static int fail(char *err, size_t errlen, unsigned int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, unsigned int line, const char *fmt, ...)
+{
+	size_t n;
+	va_list ap;
+
+	snprintf(err, errlen, "line %u: ", line);
+	n = strlen(err);
+	va_start(ap, fmt);
+	vsnprintf(err + n, errlen - n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' ||
+	       c == '\v' || c == '\f';
+}
+
+/* Splits @line in place; returns the token count, which may exceed @max. */
+static int tokenize(char *line, char *tokens[], int max)
+{
+	int n = 0;
+
+	for (;;) {
+		while (is_blank(*line))
+			line++;
+		if (!*line || *line == '#')
+			return n;
+		if (n < max)
+			tokens[n] = line;
+		n++;
+		while (*line && !is_blank(*line))
+			line++;
+		if (!*line)
+			return n;
+		*line++ = '\0';
+	}
+}
+
+static int add_rule(struct restore *rs, const struct rule *r, unsigned int line)
+{
+	if (rs->count == rs->cap) {
+		size_t cap = rs->cap ? rs->cap * 2 : 256;
+		struct rule *rules = reallocarray(rs->rules, cap, sizeof(*rules));
+		unsigned int *lines;
+
+		if (!rules)
+			return -1;
+		rs->rules = rules;
+		lines = reallocarray(rs->lines, cap, sizeof(*lines));
+		if (!lines)
+			return -1;
+		rs->lines = lines;
+		rs->cap = cap;
+	}
+	rs->rules[rs->count] = *r;
+	rs->lines[rs->count] = line;
+	rs->count++;
+	return 0;
+}
+
+static int parse_line(struct restore *rs, char *text, unsigned int line,
+		      char *err, size_t errlen)
+{
+	char msg[RULE_ERR_MAX];
+	char *tok[TOKENS_MAX];
+	int n = tokenize(text, tok, TOKENS_MAX);
+	int argc = n < TOKENS_MAX ? n : TOKENS_MAX;
+	uint8_t dir, verdict;
+	struct rule r;
+
+	if (n == 0)
+		return 0;
+
+	if (!strcmp(tok[0], "policy")) {
+		if (rule_parse_policy(argc - 1, tok + 1, &dir, &verdict,
+				      msg, sizeof(msg)))
+			return fail(err, errlen, line, "%s", msg);
+		if (rs->has_policy[dir])
+			return fail(err, errlen, line, "duplicate policy for '%s'",
+				    tok[1]);
+		rs->has_policy[dir] = true;
+		rs->policy[dir] = verdict;
+		return 0;
+	}
+
+	if (!strcmp(tok[0], "add")) {
+		if (rule_parse(&r, argc - 1, tok + 1, msg, sizeof(msg)))
+			return fail(err, errlen, line, "%s", msg);
+		if (n > TOKENS_MAX)
+			return fail(err, errlen, line, "too many arguments");
+		if (add_rule(rs, &r, line))
+			return fail(err, errlen, line, "out of memory");
+		return 0;
+	}
+
+	return fail(err, errlen, line, "unknown command '%s'", tok[0]);
+}
+
+/**
+ * restore_parse() - read a whole restore file
+ * @rs: filled with the policies and rules; free with restore_free(), also
+ *      after an error
+ * @in: the file
+ * @name: the file as read errors should name it, e.g. "'rules.txt'"
+ * @err: where to put the error message, "line N: ..." for a bad line
+ * @errlen: size of @err; RESTORE_ERR_MAX always suffices
+ *
+ * Stops at the first bad line: the file is applied all or nothing, so there
+ * is no point in reading past it.
+ *
+ * Return: 0, or -1 with the message in @err.
+ */
+int restore_parse(struct restore *rs, FILE *in, const char *name,
+		  char *err, size_t errlen)
+{
+	unsigned int line = 0;
+	size_t size = 0;
+	char *text = NULL;
+	int ret = 0;
+
+	memset(rs, 0, sizeof(*rs));
+	while (getline(&text, &size, in) >= 0) {
+		line++;
+		ret = parse_line(rs, text, line, err, errlen);
+		if (ret)
+			break;
+	}
+	if (!ret && ferror(in)) {
+		snprintf(err, errlen, "reading %s: %s", name, strerror(errno));
+		ret = -1;
+	}
+	free(text);
+	return ret;
+}
+
+/**
+ * restore_free() - release what restore_parse() allocated
+ * @rs: the parsed file
+ */
+void restore_free(struct restore *rs)
+{
+	free(rs->rules);
+	free(rs->lines);
+	memset(rs, 0, sizeof(*rs));
+}

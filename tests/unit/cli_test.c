@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cli: the fwctl binary itself, for everything that must fail or succeed
+ * before any netlink socket is opened. Each bad input must give exactly one
+ * line on stderr (plus the usage line when an argument is missing), nothing
+ * on stdout and exit status 1. On a host without the kfw module a command
+ * that reached the kernel would say "the kfw module is not loaded" instead,
+ * so these tests also show that parse errors never get that far.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "unit.h"
+#include "version.h"
+
+#ifndef FWCTL_PATH
+#error "FWCTL_PATH must name the fwctl binary under test"
+#endif
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ARGS_MAX 32
+
+struct result {
+	int status;
+	char out[8192];
+	char err[8192];
+};
+
+static void slurp(FILE *f, char *buf, size_t len)
+{
+	size_t n;
+
+	rewind(f);
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
+/* Runs fwctl with @line split on spaces; an empty @line runs it bare. */
+static void run(struct result *res, const char *line)
+{
+	char copy[1024], *argv[ARGS_MAX + 2], *tok;
+	FILE *out = tmpfile(), *err = tmpfile();
+	int argc = 0, status;
+	pid_t pid;
+
+	assert_non_null(out);
+	assert_non_null(err);
+	snprintf(copy, sizeof(copy), "%s", line);
+	argv[argc++] = FWCTL_PATH;
+	for (tok = strtok(copy, " "); tok; tok = strtok(NULL, " ")) {
+		assert_true(argc <= ARGS_MAX);
+		argv[argc++] = tok;
+	}
+	argv[argc] = NULL;
+
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(fileno(out), STDOUT_FILENO);
+		dup2(fileno(err), STDERR_FILENO);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	res->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	slurp(out, res->out, sizeof(res->out));
+	slurp(err, res->err, sizeof(res->err));
+}
+
+static void expect_failure(const char *line, const char *want_err)
+{
+	struct result res;
+
+	run(&res, line);
+	if (strcmp(res.err, want_err))
+		fail_msg("fwctl %s: stderr \"%s\", want \"%s\"", line, res.err, want_err);
+	if (res.status != 1)
+		fail_msg("fwctl %s: exit status %d, want 1", line, res.status);
+	if (res.out[0])
+		fail_msg("fwctl %s: unexpected stdout \"%s\"", line, res.out);
+}
+
+static void test_bad_tokens(void **state)
+{
+	static const struct {
+		const char *line;
+		const char *err;
+	} cases[] = {
+		{ "frob", "fwctl: unknown command 'frob'\n" },
+		{ "-x list", "fwctl: unknown option '-x'\n" },
+		{ "add sideways drop", "fwctl: invalid direction 'sideways'\n" },
+		{ "add in reject", "fwctl: invalid action 'reject'\n" },
+		{ "add in drop port 22", "fwctl: unknown keyword 'port'\n" },
+		{ "add in drop proto tcp dport", "fwctl: missing value for 'dport'\n" },
+		{ "add in drop src 192.0.2.1 src 192.0.2.2",
+		  "fwctl: duplicate keyword 'src'\n" },
+		{ "add in drop proto foo", "fwctl: invalid protocol 'foo'\n" },
+		{ "add in drop src 300.1.2.3", "fwctl: invalid address '300.1.2.3'\n" },
+		{ "add in drop src 192.0.2.0/33",
+		  "fwctl: invalid prefix length '33' in '192.0.2.0/33'\n" },
+		{ "add in drop proto tcp dport 70000", "fwctl: invalid port '70000'\n" },
+		{ "add in drop proto tcp dport 90-80",
+		  "fwctl: invalid port range '90-80'\n" },
+		{ "add in drop dport 22", "fwctl: 'dport' needs proto tcp or udp\n" },
+		{ "add in drop src 192.0.2.1 dst 2001:db8::1",
+		  "fwctl: src and dst are of different families\n" },
+		{ "add in drop iface aaaaaaaaaaaaaaaaaaaa",
+		  "fwctl: invalid interface name 'aaaaaaaaaaaaaaaaaaaa'\n" },
+		{ "insert 2 out drop src 300.1.2.3", "fwctl: invalid address '300.1.2.3'\n" },
+		{ "del x", "fwctl: invalid handle 'x'\n" },
+		{ "del 1 2", "fwctl: unexpected argument '2'\n" },
+		{ "insert 0 in drop", "fwctl: invalid position '0'\n" },
+		{ "insert x in drop", "fwctl: invalid position 'x'\n" },
+		{ "policy in reject", "fwctl: invalid action 'reject'\n" },
+		{ "policy sideways drop", "fwctl: invalid direction 'sideways'\n" },
+		{ "policy in drop now", "fwctl: unexpected argument 'now'\n" },
+		{ "list extra", "fwctl: unexpected argument 'extra'\n" },
+		{ "save extra", "fwctl: unexpected argument 'extra'\n" },
+		{ "flush extra", "fwctl: unexpected argument 'extra'\n" },
+		{ "zero extra", "fwctl: unexpected argument 'extra'\n" },
+		{ "stats extra", "fwctl: unexpected argument 'extra'\n" },
+		{ "restore a b", "fwctl: unexpected argument 'b'\n" },
+		{ "-j add in drop proto tcp dport 0-65536", "fwctl: invalid port '65536'\n" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		expect_failure(cases[i].line, cases[i].err);
+}
+
+static void test_missing_arguments(void **state)
+{
+	(void)state;
+	expect_failure("add", "fwctl: missing direction\n"
+		       "Usage: fwctl add DIR ACTION [MATCH...]\n");
+	expect_failure("add in", "fwctl: missing action\n"
+		       "Usage: fwctl add DIR ACTION [MATCH...]\n");
+	expect_failure("insert", "fwctl: missing position\n"
+		       "Usage: fwctl insert POS DIR ACTION [MATCH...]\n");
+	expect_failure("insert 1", "fwctl: missing direction\n"
+		       "Usage: fwctl insert POS DIR ACTION [MATCH...]\n");
+	expect_failure("del", "fwctl: missing handle\nUsage: fwctl del HANDLE\n");
+	expect_failure("policy", "fwctl: missing direction\n"
+		       "Usage: fwctl policy DIR accept|drop\n");
+	expect_failure("policy out", "fwctl: missing action\n"
+		       "Usage: fwctl policy DIR accept|drop\n");
+}
+
+static void test_restore_file_errors(void **state)
+{
+	char path[] = "/tmp/fwctl-unit-XXXXXX";
+	char line[128], want[256];
+	struct result res;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	fputs("policy in accept\n# comment\nadd in drop src 300.1.2.3\n", f);
+	fclose(f);
+
+	snprintf(line, sizeof(line), "restore %s", path);
+	expect_failure(line, "fwctl: line 3: invalid address '300.1.2.3'\n");
+	unlink(path);
+
+	run(&res, line);
+	snprintf(want, sizeof(want),
+		 "fwctl: opening '%s': No such file or directory\n", path);
+	assert_string_equal(res.err, want);
+	assert_int_equal(res.status, 1);
+
+	expect_failure("restore /", "fwctl: reading '/': Is a directory\n");
+}
+
+static void test_help_version(void **state)
+{
+	static const char *const names[] = {
+		"add", "insert", "del", "list", "flush", "policy", "zero",
+		"save", "restore", "stats", "help", "version",
+	};
+	static const char *const help[] = { "help", "--help", "-h" };
+	struct result res;
+	char want[32];
+	size_t i, j;
+
+	(void)state;
+	run(&res, "version");
+	assert_int_equal(res.status, 0);
+	assert_string_equal(res.out, "fwctl " FWCTL_VERSION "\n");
+	assert_string_equal(res.err, "");
+	run(&res, "--version");
+	assert_int_equal(res.status, 0);
+	assert_string_equal(res.out, "fwctl " FWCTL_VERSION "\n");
+
+	for (i = 0; i < ARRAY_SIZE(help); i++) {
+		run(&res, help[i]);
+		assert_int_equal(res.status, 0);
+		assert_string_equal(res.err, "");
+		assert_true(!strncmp(res.out, "Usage: fwctl", 12));
+		for (j = 0; j < ARRAY_SIZE(names); j++) {
+			snprintf(want, sizeof(want), "\n  %s ", names[j]);
+			if (!strstr(res.out, want))
+				fail_msg("fwctl %s does not list '%s'", help[i], names[j]);
+		}
+	}
+
+	/* No command at all is a mistake: help, but on stderr and failing. */
+	run(&res, "");
+	assert_int_equal(res.status, 1);
+	assert_string_equal(res.out, "");
+	assert_true(!strncmp(res.err, "Usage: fwctl", 12));
+}
+
+int cli_test_run(int *total)
+{
+	static const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bad_tokens),
+		cmocka_unit_test(test_missing_arguments),
+		cmocka_unit_test(test_restore_file_errors),
+		cmocka_unit_test(test_help_version),
+	};
+
+	*total += (int)ARRAY_SIZE(tests);
+	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
+}

@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * restore: reading the save/restore text format, with comments, blank lines
+ * and line numbers in errors.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "restore.h"
+#include "unit.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static int parse_text(struct restore *rs, const char *text, char *err)
+{
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	int ret;
+
+	/* fmemopen() refuses a zero-sized buffer; /dev/null is empty too. */
+	if (!f)
+		f = fopen("/dev/null", "r");
+	assert_non_null(f);
+	err[0] = '\0';
+	ret = restore_parse(rs, f, "'test'", err, RESTORE_ERR_MAX);
+	fclose(f);
+	return ret;
+}
+
+static void expect_error(const char *text, const char *want)
+{
+	char err[RESTORE_ERR_MAX];
+	struct restore rs;
+	int ret = parse_text(&rs, text, err);
+
+	restore_free(&rs);
+	if (ret != -1)
+		fail_msg("parsed, want error \"%s\"", want);
+	if (strcmp(err, want))
+		fail_msg("error \"%s\", want \"%s\"", err, want);
+}
+
+static void rule_text(const struct restore *rs, size_t i, char *buf)
+{
+	assert_true(i < rs->count);
+	assert_true(rule_format(&rs->rules[i], buf, RULE_TEXT_MAX) > 0);
+}
+
+static void test_basic(void **state)
+{
+	const char *text =
+		"# kfw rules\n"
+		"\n"
+		"policy in accept\n"
+		"policy out drop\n"
+		"   \t\n"
+		"add in drop proto tcp src 192.0.2.1/32 dport 22\n"
+		"  # indented comment\n"
+		"add out accept\t proto udp   dport 53   # trailing comment\n"
+		"add in accept\n";
+	char err[RESTORE_ERR_MAX];
+	char buf[RULE_TEXT_MAX];
+	struct restore rs;
+
+	(void)state;
+	assert_int_equal(parse_text(&rs, text, err), 0);
+	assert_true(rs.has_policy[KFW_DIR_IN]);
+	assert_int_equal(rs.policy[KFW_DIR_IN], KFW_VERDICT_ACCEPT);
+	assert_true(rs.has_policy[KFW_DIR_OUT]);
+	assert_int_equal(rs.policy[KFW_DIR_OUT], KFW_VERDICT_DROP);
+	assert_int_equal(rs.count, 3);
+	rule_text(&rs, 0, buf);
+	assert_string_equal(buf, "in drop proto tcp src 192.0.2.1/32 dport 22");
+	rule_text(&rs, 1, buf);
+	assert_string_equal(buf, "out accept proto udp dport 53");
+	rule_text(&rs, 2, buf);
+	assert_string_equal(buf, "in accept");
+	assert_int_equal(rs.lines[0], 6);
+	assert_int_equal(rs.lines[1], 8);
+	assert_int_equal(rs.lines[2], 9);
+	restore_free(&rs);
+	assert_null(rs.rules);
+	assert_int_equal(rs.count, 0);
+}
+
+static void test_empty(void **state)
+{
+	static const char *const texts[] = {
+		"",
+		"\n\n\n",
+		"# only a comment",
+		"#\n  # two\n\t\n",
+	};
+	char err[RESTORE_ERR_MAX];
+	struct restore rs;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(texts); i++) {
+		assert_int_equal(parse_text(&rs, texts[i], err), 0);
+		assert_int_equal(rs.count, 0);
+		assert_false(rs.has_policy[KFW_DIR_IN]);
+		assert_false(rs.has_policy[KFW_DIR_OUT]);
+		restore_free(&rs);
+	}
+}
+
+/* A direction without a policy line keeps its policy: nothing is set. */
+static void test_one_policy(void **state)
+{
+	char err[RESTORE_ERR_MAX];
+	struct restore rs;
+
+	(void)state;
+	assert_int_equal(parse_text(&rs, "policy out drop\n", err), 0);
+	assert_false(rs.has_policy[KFW_DIR_IN]);
+	assert_true(rs.has_policy[KFW_DIR_OUT]);
+	assert_int_equal(rs.policy[KFW_DIR_OUT], KFW_VERDICT_DROP);
+	restore_free(&rs);
+}
+
+static void test_comments_and_blanks(void **state)
+{
+	const char *text =
+		"add in drop iface eth#1 # the '#' in the name is not a comment\n"
+		"add in drop#not-a-comment\n";
+	char err[RESTORE_ERR_MAX];
+	char buf[RULE_TEXT_MAX];
+	struct restore rs;
+
+	(void)state;
+	/* '#' inside a token is part of it, so "drop#not-a-comment" is bad. */
+	assert_int_equal(parse_text(&rs, text, err), -1);
+	assert_string_equal(err, "line 2: invalid action 'drop#not-a-comment'");
+	restore_free(&rs);
+
+	assert_int_equal(parse_text(&rs, "add in drop iface eth#1 #c\r\n"
+				    "add out drop\r\n", err), 0);
+	assert_int_equal(rs.count, 2);
+	rule_text(&rs, 0, buf);
+	assert_string_equal(buf, "in drop iface eth#1");
+	rule_text(&rs, 1, buf);
+	assert_string_equal(buf, "out drop");
+	restore_free(&rs);
+
+	/* No newline at the end of the last line. */
+	assert_int_equal(parse_text(&rs, "add in drop proto tcp dport 22", err), 0);
+	assert_int_equal(rs.count, 1);
+	assert_int_equal(rs.lines[0], 1);
+	restore_free(&rs);
+}
+
+static void test_errors(void **state)
+{
+	(void)state;
+	expect_error("policy in accept\n"
+		     "# comment\n"
+		     "add in drop src 300.1.2.3\n",
+		     "line 3: invalid address '300.1.2.3'");
+	expect_error("frob in drop\n", "line 1: unknown command 'frob'");
+	expect_error("\n\n\ninsert 1 in drop\n", "line 4: unknown command 'insert'");
+	expect_error("add\n", "line 1: missing direction");
+	expect_error("add in\n", "line 1: missing action");
+	expect_error("add sideways drop\n", "line 1: invalid direction 'sideways'");
+	expect_error("add in reject\n", "line 1: invalid action 'reject'");
+	expect_error("add in drop port 22\n", "line 1: unknown keyword 'port'");
+	expect_error("add in drop proto tcp dport\n", "line 1: missing value for 'dport'");
+	expect_error("add in drop src 192.0.2.1 src 192.0.2.1\n",
+		     "line 1: duplicate keyword 'src'");
+	expect_error("add in drop proto foo\n", "line 1: invalid protocol 'foo'");
+	expect_error("add in drop src 192.0.2.0/33\n",
+		     "line 1: invalid prefix length '33' in '192.0.2.0/33'");
+	expect_error("add in drop proto tcp dport 70000\n", "line 1: invalid port '70000'");
+	expect_error("add in drop proto tcp dport 90-80\n",
+		     "line 1: invalid port range '90-80'");
+	expect_error("add in drop dport 22\n", "line 1: 'dport' needs proto tcp or udp");
+	expect_error("add in drop src 192.0.2.1 dst 2001:db8::1\n",
+		     "line 1: src and dst are of different families");
+	expect_error("add in drop iface aaaaaaaaaaaaaaaaaaaa\n",
+		     "line 1: invalid interface name 'aaaaaaaaaaaaaaaaaaaa'");
+	expect_error("policy\n", "line 1: missing direction");
+	expect_error("policy in\n", "line 1: missing action");
+	expect_error("policy sideways drop\n", "line 1: invalid direction 'sideways'");
+	expect_error("policy in reject\n", "line 1: invalid action 'reject'");
+	expect_error("policy in drop now\n", "line 1: unexpected argument 'now'");
+	expect_error("policy in drop\npolicy in accept\n",
+		     "line 2: duplicate policy for 'in'");
+	/* Words are case sensitive, like on the command line. */
+	expect_error("ADD in drop\n", "line 1: unknown command 'ADD'");
+}
+
+/* The first bad line is reported, not a later one. */
+static void test_first_error_wins(void **state)
+{
+	(void)state;
+	expect_error("add in drop\n"
+		     "add in drop proto foo\n"
+		     "add in drop src 300.1.2.3\n",
+		     "line 2: invalid protocol 'foo'");
+}
+
+static void test_long_line(void **state)
+{
+	char text[2048] = "add in drop";
+	int i;
+
+	(void)state;
+	/* More tokens than any valid line has still gives a clean error. */
+	for (i = 0; i < 100; i++)
+		strcat(text, " proto tcp");
+	strcat(text, "\n");
+	expect_error(text, "line 1: duplicate keyword 'proto'");
+}
+
+static void test_many_rules(void **state)
+{
+	const size_t count = 20000;
+	char err[RESTORE_ERR_MAX];
+	char buf[RULE_TEXT_MAX];
+	struct restore rs;
+	size_t len = 0, i;
+	char *text;
+	FILE *f;
+
+	(void)state;
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	fprintf(f, "policy in drop\n");
+	for (i = 0; i < count; i++)
+		fprintf(f, "add in accept proto tcp src 198.51.100.%zu dport %zu\n",
+			i % 256, i % 65536);
+	fclose(f);
+
+	assert_int_equal(parse_text(&rs, text, err), 0);
+	assert_int_equal(rs.count, count);
+	assert_int_equal(rs.lines[0], 2);
+	assert_int_equal(rs.lines[count - 1], count + 1);
+	rule_text(&rs, 12345, buf);
+	assert_string_equal(buf, "in accept proto tcp src 198.51.100.57/32 dport 12345");
+	restore_free(&rs);
+	free(text);
+}
+
+/* A file that cannot be read is an error, not an empty table. */
+static void test_read_error(void **state)
+{
+	char err[RESTORE_ERR_MAX];
+	struct restore rs;
+	FILE *dir = fopen("/", "r");
+
+	(void)state;
+	assert_non_null(dir);
+	assert_int_equal(restore_parse(&rs, dir, "'/'", err, sizeof(err)), -1);
+	assert_string_equal(err, "reading '/': Is a directory");
+	restore_free(&rs);
+	fclose(dir);
+}
+
+/* What `fwctl save` prints parses back to the same text. */
+static void test_save_round_trip(void **state)
+{
+	const char *save =
+		"policy in accept\n"
+		"policy out drop\n"
+		"add in drop proto tcp src 192.0.2.1/32 dport 22\n"
+		"add in accept src 2001:db8::/32 dst 2001:db8:1::/48\n"
+		"add out drop proto udp sport 1000-2000 dport 53 iface veth0\n"
+		"add out accept proto 47\n"
+		"add in drop\n";
+	char err[RESTORE_ERR_MAX];
+	char buf[RULE_TEXT_MAX];
+	struct restore rs;
+	char *out;
+	size_t len = 0, i;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(parse_text(&rs, save, err), 0);
+	f = open_memstream(&out, &len);
+	assert_non_null(f);
+	fprintf(f, "policy in %s\n", rule_verdict_name(rs.policy[KFW_DIR_IN]));
+	fprintf(f, "policy out %s\n", rule_verdict_name(rs.policy[KFW_DIR_OUT]));
+	for (i = 0; i < rs.count; i++) {
+		rule_text(&rs, i, buf);
+		fprintf(f, "add %s\n", buf);
+	}
+	fclose(f);
+	assert_string_equal(out, save);
+	free(out);
+	restore_free(&rs);
+}
+
+int restore_test_run(int *total)
+{
+	static const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_basic),
+		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_one_policy),
+		cmocka_unit_test(test_comments_and_blanks),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_first_error_wins),
+		cmocka_unit_test(test_long_line),
+		cmocka_unit_test(test_many_rules),
+		cmocka_unit_test(test_read_error),
+		cmocka_unit_test(test_save_round_trip),
+	};
+
+	*total += (int)ARRAY_SIZE(tests);
+	return cmocka_run_group_tests_name("restore", tests, NULL, NULL);
+}

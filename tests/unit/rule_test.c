@@ -1,0 +1,628 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rule: parsing "DIR ACTION [MATCH...]" and printing rules back, in text and
+ * JSON. Table-driven: each case is the tokens as a user would type them and
+ * the exact text fwctl must produce.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+
+#include "rule.h"
+#include "unit.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define TOKENS_MAX 64
+
+struct tokens {
+	char buf[1024];
+	char *argv[TOKENS_MAX];
+	int argc;
+};
+
+/* Splits on single spaces, as the shell would for these simple cases. */
+static void split(struct tokens *t, const char *line)
+{
+	char *p;
+
+	snprintf(t->buf, sizeof(t->buf), "%s", line);
+	t->argc = 0;
+	for (p = strtok(t->buf, " "); p; p = strtok(NULL, " ")) {
+		assert_true(t->argc < TOKENS_MAX);
+		t->argv[t->argc++] = p;
+	}
+}
+
+static int parse(struct rule *r, const char *line, char *err)
+{
+	struct tokens t;
+
+	split(&t, line);
+	err[0] = '\0';
+	return rule_parse(r, t.argc, t.argv, err, RULE_ERR_MAX);
+}
+
+static void expect_error(const char *line, const char *want)
+{
+	char err[RULE_ERR_MAX];
+	struct rule r;
+
+	if (parse(&r, line, err) != -1)
+		fail_msg("'%s' parsed, want error \"%s\"", line, want);
+	if (strcmp(err, want))
+		fail_msg("'%s': error \"%s\", want \"%s\"", line, err, want);
+}
+
+/* Parses @line and checks that its canonical text is @want. */
+static void expect_text(const char *line, const char *want)
+{
+	char err[RULE_ERR_MAX];
+	char text[RULE_TEXT_MAX];
+	struct rule r;
+	int len;
+
+	if (parse(&r, line, err))
+		fail_msg("'%s': unexpected error \"%s\"", line, err);
+	len = rule_format(&r, text, sizeof(text));
+	assert_int_equal(len, strlen(text));
+	if (strcmp(text, want))
+		fail_msg("'%s': text \"%s\", want \"%s\"", line, text, want);
+}
+
+static void test_spec_errors(void **state)
+{
+	static const struct {
+		const char *line;
+		const char *err;
+	} cases[] = {
+		{ "",		"missing direction" },
+		{ "in",		"missing action" },
+		{ "sideways drop", "invalid direction 'sideways'" },
+		{ "in reject",	"invalid action 'reject'" },
+		{ "in drop port 22", "unknown keyword 'port'" },
+		{ "in drop proto tcp dport", "missing value for 'dport'" },
+		{ "in drop src 192.0.2.1 src 192.0.2.2", "duplicate keyword 'src'" },
+		{ "in drop proto foo", "invalid protocol 'foo'" },
+		{ "in drop src 300.1.2.3", "invalid address '300.1.2.3'" },
+		{ "in drop src 192.0.2.0/33",
+		  "invalid prefix length '33' in '192.0.2.0/33'" },
+		{ "in drop proto tcp dport 70000", "invalid port '70000'" },
+		{ "in drop proto tcp dport 90-80", "invalid port range '90-80'" },
+		{ "in drop dport 22", "'dport' needs proto tcp or udp" },
+		{ "in drop src 192.0.2.1 dst 2001:db8::1",
+		  "src and dst are of different families" },
+		{ "in drop iface aaaaaaaaaaaaaaaaaaaa",
+		  "invalid interface name 'aaaaaaaaaaaaaaaaaaaa'" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		expect_error(cases[i].line, cases[i].err);
+}
+
+static void test_dir_action(void **state)
+{
+	(void)state;
+	expect_text("in accept", "in accept");
+	expect_text("in drop", "in drop");
+	expect_text("out accept", "out accept");
+	expect_text("out drop", "out drop");
+	expect_error("IN drop", "invalid direction 'IN'");
+	expect_error("in DROP", "invalid action 'DROP'");
+	expect_error("drop in", "invalid direction 'drop'");
+}
+
+static void test_fields(void **state)
+{
+	char err[RULE_ERR_MAX];
+	struct rule r;
+
+	(void)state;
+	assert_int_equal(parse(&r, "out accept proto udp src 192.0.2.1 "
+			       "dst 198.51.100.0/24 sport 53 dport 1024-65535 "
+			       "iface veth0", err), 0);
+	assert_int_equal(r.dir, KFW_DIR_OUT);
+	assert_int_equal(r.action, KFW_VERDICT_ACCEPT);
+	assert_true(r.has_proto);
+	assert_int_equal(r.proto, 17);
+	assert_int_equal(r.src.family, AF_INET);
+	assert_int_equal(r.src.prefix, 32);
+	assert_memory_equal(r.src.raw, "\xc0\x00\x02\x01", 4);
+	assert_int_equal(r.dst.family, AF_INET);
+	assert_int_equal(r.dst.prefix, 24);
+	assert_memory_equal(r.dst.raw, "\xc6\x33\x64\x00", 4);
+	assert_true(r.sport.set);
+	assert_int_equal(r.sport.first, 53);
+	assert_int_equal(r.sport.last, 53);
+	assert_true(r.dport.set);
+	assert_int_equal(r.dport.first, 1024);
+	assert_int_equal(r.dport.last, 65535);
+	assert_string_equal(r.iface, "veth0");
+
+	assert_int_equal(parse(&r, "in drop", err), 0);
+	assert_false(r.has_proto);
+	assert_int_equal(r.src.family, 0);
+	assert_int_equal(r.dst.family, 0);
+	assert_false(r.sport.set);
+	assert_false(r.dport.set);
+	assert_string_equal(r.iface, "");
+}
+
+static void test_proto(void **state)
+{
+	(void)state;
+	expect_text("in drop proto tcp", "in drop proto tcp");
+	expect_text("in drop proto udp", "in drop proto udp");
+	expect_text("in drop proto icmp", "in drop proto icmp");
+	expect_text("in drop proto icmpv6", "in drop proto icmpv6");
+	/* Numbers with a name print as the name. */
+	expect_text("in drop proto 6", "in drop proto tcp");
+	expect_text("in drop proto 17", "in drop proto udp");
+	expect_text("in drop proto 1", "in drop proto icmp");
+	expect_text("in drop proto 58", "in drop proto icmpv6");
+	expect_text("in drop proto 0", "in drop proto 0");
+	expect_text("in drop proto 47", "in drop proto 47");
+	expect_text("in drop proto 255", "in drop proto 255");
+	expect_text("in drop proto 006", "in drop proto tcp");
+	expect_error("in drop proto 256", "invalid protocol '256'");
+	expect_error("in drop proto -1", "invalid protocol '-1'");
+	expect_error("in drop proto +6", "invalid protocol '+6'");
+	expect_error("in drop proto 0x6", "invalid protocol '0x6'");
+	expect_error("in drop proto TCP", "invalid protocol 'TCP'");
+	expect_error("in drop proto sctp", "invalid protocol 'sctp'");
+}
+
+static void test_addresses(void **state)
+{
+	(void)state;
+	expect_text("in drop src 192.0.2.1", "in drop src 192.0.2.1/32");
+	expect_text("in drop dst 203.0.113.9/32", "in drop dst 203.0.113.9/32");
+	expect_text("in drop src 2001:db8::1", "in drop src 2001:db8::1/128");
+	expect_text("in drop src 2001:0db8:0000:0000:0000:0000:0000:0001/128",
+		    "in drop src 2001:db8::1/128");
+	expect_text("in drop dst 2001:db8:0:0:1:0:0:1",
+		    "in drop dst 2001:db8::1:0:0:1/128");
+	expect_text("in drop src 192.0.2.0/0 dst 198.51.100.0/0",
+		    "in drop src 0.0.0.0/0 dst 0.0.0.0/0");
+	expect_text("in drop src ::/0", "in drop src ::/0");
+	expect_text("in drop src 2001:db8::/32 dst 2001:db8:1::/48",
+		    "in drop src 2001:db8::/32 dst 2001:db8:1::/48");
+
+	expect_error("in drop src 192.0.2", "invalid address '192.0.2'");
+	expect_error("in drop src 192.0.2.1.5", "invalid address '192.0.2.1.5'");
+	expect_error("in drop src 2001:db8:::1", "invalid address '2001:db8:::1'");
+	expect_error("in drop src host.example", "invalid address 'host.example'");
+	expect_error("in drop src 300.1.2.3/24", "invalid address '300.1.2.3'");
+	expect_error("in drop src /24", "invalid address ''");
+	expect_error("in drop dst 2001:db8::/129",
+		     "invalid prefix length '129' in '2001:db8::/129'");
+	expect_error("in drop src 192.0.2.0/", "invalid prefix length '' in '192.0.2.0/'");
+	expect_error("in drop src 192.0.2.0/-1",
+		     "invalid prefix length '-1' in '192.0.2.0/-1'");
+	expect_error("in drop src 192.0.2.0/x",
+		     "invalid prefix length 'x' in '192.0.2.0/x'");
+	expect_error("in drop src 192.0.2.0/24/1",
+		     "invalid prefix length '24/1' in '192.0.2.0/24/1'");
+	expect_error("in drop src 2001:db8::1 dst 192.0.2.1",
+		     "src and dst are of different families");
+	expect_text("in drop src 2001:db8::1 dst 2001:db8::2",
+		    "in drop src 2001:db8::1/128 dst 2001:db8::2/128");
+}
+
+/* Host bits beyond the prefix are cleared, iptables-style. */
+static void test_prefix_masking(void **state)
+{
+	(void)state;
+	expect_text("in drop src 192.0.2.7/24", "in drop src 192.0.2.0/24");
+	expect_text("in drop src 192.0.2.255/25", "in drop src 192.0.2.128/25");
+	expect_text("in drop src 192.0.2.255/31", "in drop src 192.0.2.254/31");
+	expect_text("in drop src 203.0.113.77/32", "in drop src 203.0.113.77/32");
+	expect_text("in drop src 198.51.100.200/1", "in drop src 128.0.0.0/1");
+	expect_text("in drop dst 203.0.113.77/0", "in drop dst 0.0.0.0/0");
+	expect_text("in drop src 2001:db8::ffff/112", "in drop src 2001:db8::/112");
+	expect_text("in drop src 2001:db8:1234:5678::1/36",
+		    "in drop src 2001:db8:1000::/36");
+	expect_text("in drop src 2001:db8::1/127", "in drop src 2001:db8::/127");
+	expect_text("in drop src 2001:db8::3/128", "in drop src 2001:db8::3/128");
+	expect_text("in drop src 2001:db8::3/0", "in drop src ::/0");
+	expect_text("in drop src 2001:db8:ffff:ffff::/33",
+		    "in drop src 2001:db8:8000::/33");
+}
+
+static void test_ports(void **state)
+{
+	(void)state;
+	expect_text("in drop proto tcp dport 0", "in drop proto tcp dport 0");
+	expect_text("in drop proto tcp dport 65535", "in drop proto tcp dport 65535");
+	expect_text("in drop proto tcp dport 0-65535", "in drop proto tcp dport 0-65535");
+	expect_text("in drop proto udp sport 80-80", "in drop proto udp sport 80");
+	expect_text("in drop proto udp sport 1000-2000",
+		    "in drop proto udp sport 1000-2000");
+	expect_text("in drop proto 6 dport 22", "in drop proto tcp dport 22");
+	expect_text("in drop proto 17 sport 53", "in drop proto udp sport 53");
+	expect_text("in drop proto tcp dport 022", "in drop proto tcp dport 22");
+
+	expect_error("in drop proto tcp dport 65536", "invalid port '65536'");
+	expect_error("in drop proto tcp dport 0-65536", "invalid port '65536'");
+	expect_error("in drop proto tcp dport 99999999999999999999",
+		     "invalid port '99999999999999999999'");
+	expect_error("in drop proto tcp dport ssh", "invalid port 'ssh'");
+	expect_error("in drop proto tcp dport -5", "invalid port '-5'");
+	expect_error("in drop proto tcp dport 5-", "invalid port '5-'");
+	expect_error("in drop proto tcp dport -", "invalid port '-'");
+	expect_error("in drop proto tcp dport 1-2-3", "invalid port '2-3'");
+	expect_error("in drop proto tcp dport +5", "invalid port '+5'");
+	expect_error("in drop proto tcp sport 2-1", "invalid port range '2-1'");
+	expect_error("in drop proto tcp sport 65535-0", "invalid port range '65535-0'");
+
+	expect_error("in drop sport 22", "'sport' needs proto tcp or udp");
+	expect_error("in drop proto icmp dport 22", "'dport' needs proto tcp or udp");
+	expect_error("in drop proto 47 sport 22", "'sport' needs proto tcp or udp");
+	/* The keyword named is the first port keyword the user wrote. */
+	expect_error("in drop dport 22 sport 1", "'dport' needs proto tcp or udp");
+	expect_error("in drop sport 1 dport 22", "'sport' needs proto tcp or udp");
+	/* proto may come after the ports. */
+	expect_text("in drop dport 22 proto tcp", "in drop proto tcp dport 22");
+}
+
+static void test_iface(void **state)
+{
+	(void)state;
+	expect_text("in drop iface veth0", "in drop iface veth0");
+	expect_text("in drop iface eth#1", "in drop iface eth#1");
+	expect_text("in drop iface aaaaaaaaaaaaaaa", "in drop iface aaaaaaaaaaaaaaa");
+	expect_error("in drop iface aaaaaaaaaaaaaaaa",
+		     "invalid interface name 'aaaaaaaaaaaaaaaa'");
+	expect_error("in drop iface .", "invalid interface name '.'");
+	expect_error("in drop iface ..", "invalid interface name '..'");
+	expect_error("in drop iface a/b", "invalid interface name 'a/b'");
+	expect_error("in drop iface a:b", "invalid interface name 'a:b'");
+}
+
+static void test_iface_empty_and_blank(void **state)
+{
+	char *argv[] = { "in", "drop", "iface", "", NULL };
+	char err[RULE_ERR_MAX];
+	struct rule r;
+
+	(void)state;
+	assert_int_equal(rule_parse(&r, 4, argv, err, sizeof(err)), -1);
+	assert_string_equal(err, "invalid interface name ''");
+	argv[3] = "a b";
+	assert_int_equal(rule_parse(&r, 4, argv, err, sizeof(err)), -1);
+	assert_string_equal(err, "invalid interface name 'a b'");
+}
+
+static void test_duplicates(void **state)
+{
+	(void)state;
+	expect_error("in drop proto tcp proto udp", "duplicate keyword 'proto'");
+	expect_error("in drop proto tcp proto", "duplicate keyword 'proto'");
+	expect_error("in drop src 192.0.2.1 src 192.0.2.1", "duplicate keyword 'src'");
+	expect_error("in drop dst 192.0.2.1 dst 192.0.2.2", "duplicate keyword 'dst'");
+	expect_error("in drop proto tcp sport 1 sport 2", "duplicate keyword 'sport'");
+	expect_error("in drop proto tcp dport 1 dport 2", "duplicate keyword 'dport'");
+	expect_error("in drop iface a iface b", "duplicate keyword 'iface'");
+}
+
+static void test_keywords(void **state)
+{
+	(void)state;
+	expect_error("in drop port 22", "unknown keyword 'port'");
+	expect_error("in drop Proto tcp", "unknown keyword 'Proto'");
+	expect_error("in drop tcp", "unknown keyword 'tcp'");
+	expect_error("in drop proto tcp 22", "unknown keyword '22'");
+	expect_error("in drop src", "missing value for 'src'");
+	expect_error("in drop proto", "missing value for 'proto'");
+	expect_error("in drop iface", "missing value for 'iface'");
+	/* A keyword is not a value: it is refused as one. */
+	expect_error("in drop src dst 192.0.2.1", "invalid address 'dst'");
+	/* The first bad token wins. */
+	expect_error("in drop proto foo port 1", "invalid protocol 'foo'");
+}
+
+/* Input order does not matter; output order is fixed. */
+static void test_canonical_order(void **state)
+{
+	(void)state;
+	expect_text("out drop iface lo dport 443 sport 1024-65535 dst 198.51.100.1 "
+		    "src 192.0.2.0/24 proto tcp",
+		    "out drop proto tcp src 192.0.2.0/24 dst 198.51.100.1/32 "
+		    "sport 1024-65535 dport 443 iface lo");
+	expect_text("in accept iface veth1 src 2001:db8::/64",
+		    "in accept src 2001:db8::/64 iface veth1");
+}
+
+static void test_format_match(void **state)
+{
+	char err[RULE_ERR_MAX];
+	char text[RULE_TEXT_MAX];
+	struct rule r;
+
+	(void)state;
+	assert_int_equal(parse(&r, "in drop proto tcp src 192.0.2.1 dport 22", err), 0);
+	assert_int_equal(rule_format_match(&r, text, sizeof(text)), 35);
+	assert_string_equal(text, "proto tcp src 192.0.2.1/32 dport 22");
+	assert_int_equal(parse(&r, "out drop", err), 0);
+	assert_int_equal(rule_format_match(&r, text, sizeof(text)), 0);
+	assert_string_equal(text, "");
+	/* Too small a buffer is an error, never a cut-off rule. */
+	assert_int_equal(parse(&r, "in drop proto tcp src 192.0.2.1 dport 22", err), 0);
+	assert_int_equal(rule_format_match(&r, text, 10), -1);
+	assert_string_equal(text, "");
+	assert_int_equal(rule_format(&r, text, 10), -1);
+	assert_string_equal(text, "");
+}
+
+/* The longest rule there is still fits the advertised buffer sizes. */
+static void test_format_longest(void **state)
+{
+	char err[RULE_ERR_MAX];
+	char text[RULE_TEXT_MAX];
+	char json[RULE_JSON_MAX];
+	struct rule r;
+
+	(void)state;
+	assert_int_equal(parse(&r, "out accept proto tcp "
+			       "src ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255/128 "
+			       "dst ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/128 "
+			       "sport 65534-65535 dport 65534-65535 "
+			       "iface \"\"\"\"\"\"\"\"\"\"\"\"\"\"\"", err), 0);
+	r.handle = UINT64_MAX;
+	r.packets = UINT64_MAX;
+	r.bytes = UINT64_MAX;
+	assert_true(rule_format(&r, text, sizeof(text)) > 0);
+	assert_true(rule_format_json(&r, json, sizeof(json)) > 0);
+	assert_non_null(strstr(json, "\"handle\":18446744073709551615,"));
+	/* Fifteen quotes, each escaped. */
+	assert_non_null(strstr(json, "\"iface\":\""
+			       "\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\""
+			       "\\\"\\\"\\\"\\\"\\\"\"}"));
+}
+
+static void test_json(void **state)
+{
+	char err[RULE_ERR_MAX];
+	char json[RULE_JSON_MAX];
+	struct rule r;
+
+	(void)state;
+	assert_int_equal(parse(&r, "in drop dport 22 src 192.0.2.1 proto tcp", err), 0);
+	r.handle = 7;
+	r.packets = 12;
+	r.bytes = 720;
+	assert_true(rule_format_json(&r, json, sizeof(json)) > 0);
+	assert_string_equal(json,
+		"{\"handle\":7,\"dir\":\"in\",\"action\":\"drop\",\"packets\":12,"
+		"\"bytes\":720,\"proto\":\"tcp\",\"src\":\"192.0.2.1/32\",\"dport\":\"22\"}");
+
+	assert_int_equal(parse(&r, "out accept", err), 0);
+	r.handle = 8;
+	assert_true(rule_format_json(&r, json, sizeof(json)) > 0);
+	assert_string_equal(json,
+		"{\"handle\":8,\"dir\":\"out\",\"action\":\"accept\",\"packets\":0,\"bytes\":0}");
+
+	assert_int_equal(parse(&r, "out drop proto 47 dst 2001:db8::/64 iface veth0", err), 0);
+	assert_true(rule_format_json(&r, json, sizeof(json)) > 0);
+	assert_string_equal(json,
+		"{\"handle\":0,\"dir\":\"out\",\"action\":\"drop\",\"packets\":0,"
+		"\"bytes\":0,\"proto\":\"47\",\"dst\":\"2001:db8::/64\",\"iface\":\"veth0\"}");
+
+	assert_int_equal(parse(&r, "in accept proto udp sport 1000-2000 dport 53", err), 0);
+	assert_true(rule_format_json(&r, json, sizeof(json)) > 0);
+	assert_non_null(strstr(json, ",\"proto\":\"udp\",\"sport\":\"1000-2000\",\"dport\":\"53\"}"));
+}
+
+static void test_json_escape(void **state)
+{
+	char err[RULE_ERR_MAX];
+	char json[RULE_JSON_MAX];
+	char buf[64];
+	struct rule r;
+
+	(void)state;
+	assert_int_equal(rule_json_string(buf, sizeof(buf), "veth0"), 7);
+	assert_string_equal(buf, "\"veth0\"");
+	assert_true(rule_json_string(buf, sizeof(buf), "a\"b\\c") > 0);
+	assert_string_equal(buf, "\"a\\\"b\\\\c\"");
+	assert_true(rule_json_string(buf, sizeof(buf), "\x01\t\x1f\x7f") > 0);
+	assert_string_equal(buf, "\"\\u0001\\u0009\\u001f\\u007f\"");
+	assert_int_equal(rule_json_string(buf, 4, "veth0"), -1);
+	assert_string_equal(buf, "");
+
+	assert_int_equal(parse(&r, "in drop iface we\"i\\rd", err), 0);
+	assert_true(rule_format_json(&r, json, sizeof(json)) > 0);
+	assert_non_null(strstr(json, ",\"iface\":\"we\\\"i\\\\rd\"}"));
+}
+
+static void assert_rules_equal(const struct rule *a, const struct rule *b)
+{
+	assert_int_equal(a->dir, b->dir);
+	assert_int_equal(a->action, b->action);
+	assert_int_equal(a->has_proto, b->has_proto);
+	assert_int_equal(a->proto, b->proto);
+	assert_int_equal(a->src.family, b->src.family);
+	assert_int_equal(a->src.prefix, b->src.prefix);
+	assert_memory_equal(a->src.raw, b->src.raw, 16);
+	assert_int_equal(a->dst.family, b->dst.family);
+	assert_int_equal(a->dst.prefix, b->dst.prefix);
+	assert_memory_equal(a->dst.raw, b->dst.raw, 16);
+	assert_memory_equal(&a->sport, &b->sport, sizeof(a->sport));
+	assert_memory_equal(&a->dport, &b->dport, sizeof(a->dport));
+	assert_string_equal(a->iface, b->iface);
+}
+
+/* parse -> format -> parse gives the same rule and the same text. */
+static void test_round_trip(void **state)
+{
+	static const char *const lines[] = {
+		"in drop",
+		"out accept proto tcp src 192.0.2.7/24 dport 22",
+		"in drop proto udp dst 2001:db8::ffff/112 sport 0-65535 dport 53-53",
+		"out drop proto 132 iface eth#0",
+		"in accept proto icmpv6 src 2001:db8::1 dst ::/0 iface veth0",
+		"in drop iface lo proto 6 dport 1000-2000 sport 7 dst 203.0.113.0/31 "
+		"src 198.51.100.9/30",
+	};
+	char err[RULE_ERR_MAX];
+	char text1[RULE_TEXT_MAX], text2[RULE_TEXT_MAX];
+	struct rule r1, r2;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(lines); i++) {
+		if (parse(&r1, lines[i], err))
+			fail_msg("'%s': %s", lines[i], err);
+		assert_true(rule_format(&r1, text1, sizeof(text1)) > 0);
+		if (parse(&r2, text1, err))
+			fail_msg("'%s' (from '%s'): %s", text1, lines[i], err);
+		assert_true(rule_format(&r2, text2, sizeof(text2)) > 0);
+		assert_string_equal(text1, text2);
+		assert_rules_equal(&r1, &r2);
+	}
+}
+
+/* Every prefix length of both families masks and prints back to itself. */
+static void test_round_trip_prefixes(void **state)
+{
+	char err[RULE_ERR_MAX];
+	char line[128], text[RULE_TEXT_MAX], again[RULE_TEXT_MAX];
+	struct rule r;
+	int len;
+
+	(void)state;
+	for (len = 0; len <= 128; len++) {
+		if (len <= 32) {
+			snprintf(line, sizeof(line), "in drop src 203.0.113.255/%d", len);
+			assert_int_equal(parse(&r, line, err), 0);
+			assert_int_equal(r.src.prefix, len);
+			assert_true(rule_format(&r, text, sizeof(text)) > 0);
+			assert_int_equal(parse(&r, text, err), 0);
+			assert_true(rule_format(&r, again, sizeof(again)) > 0);
+			assert_string_equal(text, again);
+		}
+		snprintf(line, sizeof(line),
+			 "in drop dst 2001:db8:ffff:ffff:ffff:ffff:ffff:ffff/%d", len);
+		assert_int_equal(parse(&r, line, err), 0);
+		assert_int_equal(r.dst.prefix, len);
+		assert_true(rule_format(&r, text, sizeof(text)) > 0);
+		assert_int_equal(parse(&r, text, err), 0);
+		assert_true(rule_format(&r, again, sizeof(again)) > 0);
+		assert_string_equal(text, again);
+	}
+}
+
+static void test_policy(void **state)
+{
+	char *ok[] = { "out", "drop" };
+	char *bad_dir[] = { "up", "drop" };
+	char *bad_verdict[] = { "in", "reject" };
+	char *extra[] = { "in", "accept", "now" };
+	char err[RULE_ERR_MAX];
+	uint8_t dir = 9, verdict = 9;
+
+	(void)state;
+	assert_int_equal(rule_parse_policy(2, ok, &dir, &verdict, err, sizeof(err)), 0);
+	assert_int_equal(dir, KFW_DIR_OUT);
+	assert_int_equal(verdict, KFW_VERDICT_DROP);
+	assert_int_equal(rule_parse_policy(0, ok, &dir, &verdict, err, sizeof(err)), -1);
+	assert_string_equal(err, "missing direction");
+	assert_int_equal(rule_parse_policy(1, ok, &dir, &verdict, err, sizeof(err)), -1);
+	assert_string_equal(err, "missing action");
+	assert_int_equal(rule_parse_policy(2, bad_dir, &dir, &verdict, err, sizeof(err)), -1);
+	assert_string_equal(err, "invalid direction 'up'");
+	assert_int_equal(rule_parse_policy(2, bad_verdict, &dir, &verdict, err, sizeof(err)), -1);
+	assert_string_equal(err, "invalid action 'reject'");
+	assert_int_equal(rule_parse_policy(3, extra, &dir, &verdict, err, sizeof(err)), -1);
+	assert_string_equal(err, "unexpected argument 'now'");
+}
+
+static void test_handle_position(void **state)
+{
+	char err[RULE_ERR_MAX];
+	uint64_t handle = 0;
+	uint32_t pos = 0;
+
+	(void)state;
+	assert_int_equal(rule_parse_handle("99", &handle, err, sizeof(err)), 0);
+	assert_int_equal(handle, 99);
+	assert_int_equal(rule_parse_handle("0", &handle, err, sizeof(err)), 0);
+	assert_int_equal(handle, 0);
+	assert_int_equal(rule_parse_handle("18446744073709551615", &handle, err,
+					   sizeof(err)), 0);
+	assert_true(handle == UINT64_MAX);
+	assert_int_equal(rule_parse_handle("x", &handle, err, sizeof(err)), -1);
+	assert_string_equal(err, "invalid handle 'x'");
+	assert_int_equal(rule_parse_handle("18446744073709551616", &handle, err,
+					   sizeof(err)), -1);
+	assert_string_equal(err, "invalid handle '18446744073709551616'");
+	assert_int_equal(rule_parse_handle("", &handle, err, sizeof(err)), -1);
+	assert_string_equal(err, "invalid handle ''");
+	assert_int_equal(rule_parse_handle("-1", &handle, err, sizeof(err)), -1);
+	assert_string_equal(err, "invalid handle '-1'");
+
+	assert_int_equal(rule_parse_position("1", &pos, err, sizeof(err)), 0);
+	assert_int_equal(pos, 1);
+	assert_int_equal(rule_parse_position("4294967295", &pos, err, sizeof(err)), 0);
+	assert_true(pos == UINT32_MAX);
+	assert_int_equal(rule_parse_position("0", &pos, err, sizeof(err)), -1);
+	assert_string_equal(err, "invalid position '0'");
+	assert_int_equal(rule_parse_position("4294967296", &pos, err, sizeof(err)), -1);
+	assert_string_equal(err, "invalid position '4294967296'");
+	assert_int_equal(rule_parse_position("first", &pos, err, sizeof(err)), -1);
+	assert_string_equal(err, "invalid position 'first'");
+}
+
+static void test_names(void **state)
+{
+	uint8_t v;
+
+	(void)state;
+	assert_string_equal(rule_dir_name(KFW_DIR_IN), "in");
+	assert_string_equal(rule_dir_name(KFW_DIR_OUT), "out");
+	assert_string_equal(rule_verdict_name(KFW_VERDICT_ACCEPT), "accept");
+	assert_string_equal(rule_verdict_name(KFW_VERDICT_DROP), "drop");
+	assert_int_equal(rule_parse_dir("out", &v), 0);
+	assert_int_equal(v, KFW_DIR_OUT);
+	assert_int_equal(rule_parse_dir("", &v), -1);
+	assert_int_equal(rule_parse_verdict("accept", &v), 0);
+	assert_int_equal(v, KFW_VERDICT_ACCEPT);
+	assert_int_equal(rule_parse_verdict("reject", &v), -1);
+}
+
+int rule_test_run(int *total)
+{
+	static const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_spec_errors),
+		cmocka_unit_test(test_dir_action),
+		cmocka_unit_test(test_fields),
+		cmocka_unit_test(test_proto),
+		cmocka_unit_test(test_addresses),
+		cmocka_unit_test(test_prefix_masking),
+		cmocka_unit_test(test_ports),
+		cmocka_unit_test(test_iface),
+		cmocka_unit_test(test_iface_empty_and_blank),
+		cmocka_unit_test(test_duplicates),
+		cmocka_unit_test(test_keywords),
+		cmocka_unit_test(test_canonical_order),
+		cmocka_unit_test(test_format_match),
+		cmocka_unit_test(test_format_longest),
+		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_json_escape),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_round_trip_prefixes),
+		cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_handle_position),
+		cmocka_unit_test(test_names),
+	};
+
+	*total += (int)ARRAY_SIZE(tests);
+	return cmocka_run_group_tests_name("rule", tests, NULL, NULL);
+}
