@@ -5,7 +5,7 @@
  * Every command parses and checks all of its arguments before it opens a
  * netlink socket, so a typo never reaches the kernel. Errors are one line
  * on stderr naming the bad token; a missing argument adds the command's
- * usage line, since there is no token to name.
+ * usage, since there is no token to name.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -29,16 +29,21 @@ struct command {
 	const char *description;
 };
 
-static int usage(const char *synopsis)
+/* A missing argument has no token to name, so the error shows the usage. */
+static int missing(const char *what, const char *synopsis)
 {
-	fprintf(stderr, "Usage: fwctl %s\n", synopsis);
+	fprintf(stderr, "fwctl: missing %s (usage: fwctl %s)\n", what, synopsis);
 	return 1;
 }
 
-static int missing(const char *what, const char *synopsis)
+/* An argument error, with the usage when the argument was missing. */
+static int arg_error(const char *err, bool missing_arg, const char *synopsis)
 {
-	fprintf(stderr, "fwctl: missing %s\n", what);
-	return usage(synopsis);
+	if (missing_arg)
+		fprintf(stderr, "fwctl: %s (usage: fwctl %s)\n", err, synopsis);
+	else
+		fprintf(stderr, "fwctl: %s\n", err);
+	return 1;
 }
 
 static int unexpected(const char *arg)
@@ -61,10 +66,7 @@ static int parse_rule_args(struct rule *r, int argc, char *argv[],
 
 	if (!rule_parse(r, argc, argv, err, sizeof(err)))
 		return 0;
-	fprintf(stderr, "fwctl: %s\n", err);
-	if (argc < 2)
-		usage(synopsis);
-	return 1;
+	return arg_error(err, argc < 2, synopsis);
 }
 
 /* Writing to a closed pipe or a full disk must not look like success. */
@@ -312,10 +314,7 @@ static int cmd_policy(int argc, char *argv[])
 	int ret = 0;
 
 	if (rule_parse_policy(argc - 1, argv + 1, &dir, &verdict, err, sizeof(err))) {
-		fprintf(stderr, "fwctl: %s\n", err);
-		if (argc < 3)
-			usage(synopsis);
-		return 1;
+		return arg_error(err, argc < 3, synopsis);
 	}
 	nl = fwnl_open();
 	if (!nl)

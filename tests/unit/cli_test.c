@@ -2,7 +2,7 @@
 /*
  * cli: the fwctl binary itself, for everything that must fail or succeed
  * before any netlink socket is opened. Each bad input must give exactly one
- * line on stderr (plus the usage line when an argument is missing), nothing
+ * line on stderr (with the usage when an argument is missing), nothing
  * on stdout and exit status 1. On a host without the kfw module a command
  * that reached the kernel would say "the kfw module is not loaded" instead,
  * so these tests also show that parse errors never get that far.
@@ -142,19 +142,13 @@ static void test_bad_tokens(void **state)
 static void test_missing_arguments(void **state)
 {
 	(void)state;
-	expect_failure("add", "fwctl: missing direction\n"
-		       "Usage: fwctl add DIR ACTION [MATCH...]\n");
-	expect_failure("add in", "fwctl: missing action\n"
-		       "Usage: fwctl add DIR ACTION [MATCH...]\n");
-	expect_failure("insert", "fwctl: missing position\n"
-		       "Usage: fwctl insert POS DIR ACTION [MATCH...]\n");
-	expect_failure("insert 1", "fwctl: missing direction\n"
-		       "Usage: fwctl insert POS DIR ACTION [MATCH...]\n");
-	expect_failure("del", "fwctl: missing handle\nUsage: fwctl del HANDLE\n");
-	expect_failure("policy", "fwctl: missing direction\n"
-		       "Usage: fwctl policy DIR accept|drop\n");
-	expect_failure("policy out", "fwctl: missing action\n"
-		       "Usage: fwctl policy DIR accept|drop\n");
+	expect_failure("add", "fwctl: missing direction (usage: fwctl add DIR ACTION [MATCH...])\n");
+	expect_failure("add in", "fwctl: missing action (usage: fwctl add DIR ACTION [MATCH...])\n");
+	expect_failure("insert", "fwctl: missing position (usage: fwctl insert POS DIR ACTION [MATCH...])\n");
+	expect_failure("insert 1", "fwctl: missing direction (usage: fwctl insert POS DIR ACTION [MATCH...])\n");
+	expect_failure("del", "fwctl: missing handle (usage: fwctl del HANDLE)\n");
+	expect_failure("policy", "fwctl: missing direction (usage: fwctl policy DIR accept|drop)\n");
+	expect_failure("policy out", "fwctl: missing action (usage: fwctl policy DIR accept|drop)\n");
 }
 
 static void test_restore_file_errors(void **state)
