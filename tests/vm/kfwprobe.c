@@ -1,0 +1,752 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kfwprobe: the traffic generator of the kfw VM tests.
+ *
+ * Busybox's nc cannot bind a source port, tell a refusal from a timeout or
+ * count datagrams, so the tests drive real TCP and UDP through this small
+ * static program instead. Every client gives a one-word verdict on stdout
+ * and an exit status the shell can assert on:
+ *
+ *   kfwprobe tcp-listen ADDR PORT
+ *	Listen, then go to the background and print the server's pid. Each
+ *	connection is greeted with "kfwprobe\n" and reset once the client
+ *	closes, so no TIME_WAIT is left behind to trouble a later connection
+ *	from the same source port.
+ *   kfwprobe tcp-connect ADDR PORT [from ADDR] [sport PORT] [timeout MS]
+ *	Connect and read the greeting: prints "connected" (exit 0), or
+ *	"refused", "timeout" or "error: REASON" (exit 1).
+ *   kfwprobe udp-echo ADDR PORT
+ *	Like tcp-listen, for a UDP server that sends every datagram back.
+ *   kfwprobe udp-send ADDR PORT COUNT [from ADDR] [sport PORT] [timeout MS] [size BYTES]
+ *	Send COUNT datagrams of BYTES payload (default 32), then wait up to MS
+ *	(default 1000) for their echoes: prints "sent N received M", exit 0
+ *	when every datagram came back.
+ *   kfwprobe udp-flood ADDR PORT MS [from ADDR] [sport PORT] [size BYTES]
+ *	Send datagrams as fast as possible for MS milliseconds, ignoring
+ *	errors: prints "sent N received M", exit 0 when anything was sent.
+ *   kfwprobe as-uid UID[:GID] COMMAND [ARG...]
+ *	Drop every group and capability, become UID, and run COMMAND.
+ *   kfwprobe json
+ *	Check that stdin is one valid JSON value and print it without
+ *	insignificant whitespace (exit 0), or say where it is broken (exit 1).
+ *
+ * Addresses are numeric IPv4 or IPv6; the default timeout is 1000 ms.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#define GREETING	"kfwprobe\n"
+#define MAX_PAYLOAD	8192
+
+static const char *prog = "kfwprobe";
+
+static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+static void __attribute__((noreturn)) usage(void)
+{
+	fprintf(stderr,
+		"Usage: kfwprobe tcp-listen ADDR PORT\n"
+		"       kfwprobe tcp-connect ADDR PORT [from ADDR] [sport PORT] [timeout MS]\n"
+		"       kfwprobe udp-echo ADDR PORT\n"
+		"       kfwprobe udp-send ADDR PORT COUNT [from ADDR] [sport PORT] [timeout MS] [size BYTES]\n"
+		"       kfwprobe udp-flood ADDR PORT MS [from ADDR] [sport PORT] [size BYTES]\n"
+		"       kfwprobe as-uid UID[:GID] COMMAND [ARG...]\n"
+		"       kfwprobe json < FILE\n");
+	exit(2);
+}
+
+static long number(const char *s, long min, long max, const char *what)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		die("invalid %s '%s'", what, s);
+	return v;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A numeric IPv4 or IPv6 address and a port, as a sockaddr. */
+struct endpoint {
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int family;
+};
+
+static void endpoint(struct endpoint *ep, const char *addr, long port)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ep->ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ep->ss;
+
+	memset(ep, 0, sizeof(*ep));
+	if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		ep->len = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		ep->len = sizeof(*sin6);
+	} else {
+		die("invalid address '%s'", addr);
+	}
+	ep->family = ep->ss.ss_family;
+}
+
+/* The optional "from ADDR sport PORT timeout MS size BYTES" of a client. */
+struct client_opts {
+	const char *from;
+	long sport;
+	long timeout_ms;
+	long size;
+};
+
+static void client_opts(struct client_opts *o, char **argv, bool timeout, bool size)
+{
+	o->from = NULL;
+	o->sport = 0;
+	o->timeout_ms = 1000;
+	o->size = 32;
+	for (; *argv; argv += 2) {
+		if (!argv[1])
+			die("missing value for '%s'", argv[0]);
+		if (!strcmp(argv[0], "from"))
+			o->from = argv[1];
+		else if (!strcmp(argv[0], "sport"))
+			o->sport = number(argv[1], 1, 65535, "port");
+		else if (timeout && !strcmp(argv[0], "timeout"))
+			o->timeout_ms = number(argv[1], 1, 3600000, "timeout");
+		else if (size && !strcmp(argv[0], "size"))
+			o->size = number(argv[1], 16, MAX_PAYLOAD, "size");
+		else
+			die("unknown option '%s'", argv[0]);
+	}
+}
+
+/* A socket towards @peer, bound to the client's source address and port. */
+static int client_socket(const struct endpoint *peer, const struct client_opts *o, int type)
+{
+	int fd, one = 1;
+
+	fd = socket(peer->family, type | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		die("socket: %s", strerror(errno));
+	if (o->from || o->sport) {
+		struct endpoint local;
+
+		if (o->from) {
+			endpoint(&local, o->from, o->sport);
+			if (local.family != peer->family)
+				die("'from %s' is not of the family of the destination", o->from);
+		} else {
+			endpoint(&local, peer->family == AF_INET ? "0.0.0.0" : "::", o->sport);
+		}
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, (struct sockaddr *)&local.ss, local.len) < 0)
+			die("bind: %s", strerror(errno));
+	}
+	return fd;
+}
+
+/* A bound server socket; for IPv6 it takes IPv6 alone, even on "::". */
+static int server_socket(const char *addr, const char *port, int type)
+{
+	struct endpoint ep;
+	int fd, one = 1;
+
+	endpoint(&ep, addr, number(port, 1, 65535, "port"));
+	fd = socket(ep.family, type | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		die("socket: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ep.family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ep.ss, ep.len) < 0)
+		die("bind %s port %s: %s", addr, port, strerror(errno));
+	return fd;
+}
+
+/*
+ * Go to the background once the server socket is ready, so that the shell
+ * that started us may connect as soon as we return. The parent prints the
+ * server's pid; the server keeps stderr and lets go of stdout, so that a
+ * command substitution reading that pid does not wait for the server.
+ */
+static void background(void)
+{
+	pid_t pid;
+	int null;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid > 0) {
+		printf("%d\n", (int)pid);
+		exit(0);
+	}
+	setsid();
+	null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+}
+
+static void reset_on_close(int fd)
+{
+	struct linger lin = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lin, sizeof(lin));
+}
+
+static int tcp_listen(char **argv)
+{
+	int fd;
+
+	if (!argv[0] || !argv[1] || argv[2])
+		usage();
+	fd = server_socket(argv[0], argv[1], SOCK_STREAM);
+	if (listen(fd, 64) < 0)
+		die("listen: %s", strerror(errno));
+	signal(SIGCHLD, SIG_IGN);
+	background();
+	for (;;) {
+		struct timeval tv = { .tv_sec = 3 };
+		char buf[256];
+		int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (c < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			die("accept: %s", strerror(errno));
+		}
+		if (fork() == 0) {
+			close(fd);
+			setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+			if (write(c, GREETING, strlen(GREETING)) < 0)
+				_exit(1);
+			while (read(c, buf, sizeof(buf)) > 0)
+				;
+			reset_on_close(c);
+			close(c);
+			_exit(0);
+		}
+		close(c);
+	}
+}
+
+/* Wait up to the deadline for @events on @fd: 1 ready, 0 timed out. */
+static int wait_for(int fd, short events, int64_t deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+
+	for (;;) {
+		int64_t left = deadline - now_ms();
+		int n;
+
+		if (left < 0)
+			left = 0;
+		n = poll(&pfd, 1, (int)left);
+		if (n >= 0)
+			return n;
+		if (errno != EINTR)
+			die("poll: %s", strerror(errno));
+	}
+}
+
+static int verdict(const char *word, int status)
+{
+	printf("%s\n", word);
+	return status;
+}
+
+static int failed(int err)
+{
+	if (err == ECONNREFUSED)
+		return verdict("refused", 1);
+	if (err == ETIMEDOUT)
+		return verdict("timeout", 1);
+	printf("error: %s\n", strerror(err));
+	return 1;
+}
+
+static int tcp_connect(char **argv)
+{
+	struct client_opts o;
+	struct endpoint peer;
+	char buf[sizeof(GREETING)];
+	size_t got = 0;
+	int64_t deadline;
+	socklen_t len;
+	int fd, err;
+
+	if (!argv[0] || !argv[1])
+		usage();
+	endpoint(&peer, argv[0], number(argv[1], 1, 65535, "port"));
+	client_opts(&o, argv + 2, true, false);
+	deadline = now_ms() + o.timeout_ms;
+
+	fd = client_socket(&peer, &o, SOCK_STREAM | SOCK_NONBLOCK);
+	if (connect(fd, (struct sockaddr *)&peer.ss, peer.len) < 0 && errno != EINPROGRESS)
+		return failed(errno);
+	if (!wait_for(fd, POLLOUT, deadline))
+		return verdict("timeout", 1);
+	len = sizeof(err);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		die("getsockopt: %s", strerror(errno));
+	if (err)
+		return failed(err);
+
+	/* The handshake is done; the greeting proves data flows both ways. */
+	while (got < strlen(GREETING)) {
+		ssize_t n;
+
+		if (!wait_for(fd, POLLIN, deadline))
+			return verdict("timeout", 1);
+		n = read(fd, buf + got, sizeof(buf) - 1 - got);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n < 0)
+			return failed(errno);
+		if (n == 0)
+			break;
+		got += n;
+	}
+	buf[got] = '\0';
+	if (strcmp(buf, GREETING))
+		return verdict("error: no greeting from the server", 1);
+	reset_on_close(fd);
+	close(fd);
+	return verdict("connected", 0);
+}
+
+/*
+ * The echo goes back from the address the datagram was sent to, as a UDP
+ * server on a wildcard address should: with several addresses on the
+ * interface, the kernel's own choice of source could be another one, which
+ * the client's connected socket would not accept.
+ */
+static int udp_echo(char **argv)
+{
+	static char buf[65536];
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} control;
+	int fd, one = 1;
+
+	if (!argv[0] || !argv[1] || argv[2])
+		usage();
+	fd = server_socket(argv[0], argv[1], SOCK_DGRAM);
+	setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+	background();
+	for (;;) {
+		struct sockaddr_storage from;
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+		struct msghdr msg = {
+			.msg_name = &from, .msg_namelen = sizeof(from),
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = control.buf, .msg_controllen = sizeof(control.buf),
+		};
+		struct cmsghdr *cmsg;
+		ssize_t n = recvmsg(fd, &msg, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			die("recvmsg: %s", strerror(errno));
+		}
+		/* Keep only the destination address: reply from it, on any interface. */
+		for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+			if (cmsg->cmsg_level == IPPROTO_IP && cmsg->cmsg_type == IP_PKTINFO) {
+				struct in_pktinfo *pi = (struct in_pktinfo *)CMSG_DATA(cmsg);
+
+				pi->ipi_spec_dst = pi->ipi_addr;
+				pi->ipi_ifindex = 0;
+			} else if (cmsg->cmsg_level == IPPROTO_IPV6 && cmsg->cmsg_type == IPV6_PKTINFO) {
+				((struct in6_pktinfo *)CMSG_DATA(cmsg))->ipi6_ifindex = 0;
+			}
+		}
+		iov.iov_len = n;
+		sendmsg(fd, &msg, 0);
+	}
+}
+
+/* Datagram number @seq: its number in text, padded to @size bytes. */
+static void datagram(char *buf, long size, unsigned long seq)
+{
+	int n = snprintf(buf, size, "kfwprobe %lu ", seq);
+
+	memset(buf + n, 'x', size - n);
+}
+
+static int udp_send(char **argv)
+{
+	static char buf[MAX_PAYLOAD], in[MAX_PAYLOAD + 1];
+	static bool echoed[100000];
+	unsigned long sent = 0, received = 0, seq;
+	long count;
+	struct client_opts o;
+	struct endpoint peer;
+	int64_t deadline;
+	int fd, first_err = 0;
+
+	if (!argv[0] || !argv[1] || !argv[2])
+		usage();
+	endpoint(&peer, argv[0], number(argv[1], 1, 65535, "port"));
+	count = number(argv[2], 1, sizeof(echoed) / sizeof(echoed[0]), "count");
+	client_opts(&o, argv + 3, true, true);
+
+	fd = client_socket(&peer, &o, SOCK_DGRAM | SOCK_NONBLOCK);
+	if (connect(fd, (struct sockaddr *)&peer.ss, peer.len) < 0)
+		die("connect: %s", strerror(errno));
+	for (seq = 0; seq < (unsigned long)count; seq++) {
+		datagram(buf, o.size, seq);
+		if (send(fd, buf, o.size, 0) == o.size)
+			sent++;
+		else if (!first_err)
+			first_err = errno;
+	}
+	if (first_err)
+		fprintf(stderr, "%s: send: %s\n", prog, strerror(first_err));
+
+	deadline = now_ms() + o.timeout_ms;
+	while (received < sent && wait_for(fd, POLLIN, deadline)) {
+		ssize_t n = recv(fd, in, sizeof(in) - 1, 0);
+
+		if (n < 0)
+			continue;	/* EAGAIN, or an ICMP error */
+		in[n] = '\0';
+		if (n != o.size || sscanf(in, "kfwprobe %lu ", &seq) != 1 ||
+		    seq >= (unsigned long)count || echoed[seq])
+			continue;
+		datagram(buf, o.size, seq);
+		if (memcmp(buf, in, n))
+			continue;
+		echoed[seq] = true;
+		received++;
+	}
+	printf("sent %lu received %lu\n", sent, received);
+	return received == (unsigned long)count ? 0 : 1;
+}
+
+static int udp_flood(char **argv)
+{
+	static char buf[MAX_PAYLOAD], in[MAX_PAYLOAD];
+	unsigned long sent = 0, received = 0, seq = 0;
+	struct client_opts o;
+	struct endpoint peer;
+	int64_t end;
+	int fd;
+
+	if (!argv[0] || !argv[1] || !argv[2])
+		usage();
+	endpoint(&peer, argv[0], number(argv[1], 1, 65535, "port"));
+	end = now_ms() + number(argv[2], 1, 600000, "duration");
+	client_opts(&o, argv + 3, false, true);
+
+	fd = client_socket(&peer, &o, SOCK_DGRAM | SOCK_NONBLOCK);
+	if (connect(fd, (struct sockaddr *)&peer.ss, peer.len) < 0)
+		die("connect: %s", strerror(errno));
+	while (now_ms() < end) {
+		datagram(buf, o.size, seq++);
+		if (send(fd, buf, o.size, 0) == o.size)
+			sent++;
+		while (recv(fd, in, sizeof(in), 0) > 0)
+			received++;
+		if (seq % 64 == 0)
+			usleep(1000);	/* let the receiver breathe */
+	}
+	printf("sent %lu received %lu\n", sent, received);
+	return sent ? 0 : 1;
+}
+
+static int as_uid(char **argv)
+{
+	char *colon;
+	long uid, gid;
+
+	if (!argv[0] || !argv[1])
+		usage();
+	colon = strchr(argv[0], ':');
+	if (colon)
+		*colon = '\0';
+	uid = number(argv[0], 1, 65534, "uid");
+	gid = colon ? number(colon + 1, 1, 65534, "gid") : uid;
+	if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
+		die("cannot become uid %ld: %s", uid, strerror(errno));
+	execvp(argv[1], argv + 1);
+	die("%s: %s", argv[1], strerror(errno));
+	return 2;
+}
+
+/*
+ * A strict JSON reader (RFC 8259) that writes what it reads back out without
+ * the whitespace between tokens. Recursion is bounded by MAX_DEPTH.
+ */
+#define MAX_DEPTH 64
+
+struct json {
+	const char *s;
+	size_t pos;
+	const char *error;
+};
+
+static void json_space(struct json *j)
+{
+	while (strchr(" \t\r\n", j->s[j->pos]) && j->s[j->pos])
+		j->pos++;
+}
+
+static bool json_fail(struct json *j, const char *what)
+{
+	if (!j->error)
+		j->error = what;
+	return false;
+}
+
+static bool json_literal(struct json *j, const char *word)
+{
+	size_t n = strlen(word);
+
+	if (strncmp(j->s + j->pos, word, n))
+		return json_fail(j, "unknown literal");
+	fputs(word, stdout);
+	j->pos += n;
+	return true;
+}
+
+static bool json_string(struct json *j)
+{
+	size_t start = j->pos++;
+
+	for (;;) {
+		unsigned char c = j->s[j->pos];
+
+		if (c == '"')
+			break;
+		if (c < 0x20)
+			return json_fail(j, c ? "control character in a string" : "unterminated string");
+		if (c == '\\') {
+			c = j->s[++j->pos];
+			if (c == 'u') {
+				for (int i = 1; i <= 4; i++)
+					if (!strchr("0123456789abcdefABCDEF", j->s[j->pos + i]) ||
+					    !j->s[j->pos + i])
+						return json_fail(j, "bad \\u escape");
+				j->pos += 4;
+			} else if (!c || !strchr("\"\\/bfnrt", c)) {
+				return json_fail(j, "bad escape");
+			}
+		}
+		j->pos++;
+	}
+	j->pos++;
+	fwrite(j->s + start, 1, j->pos - start, stdout);
+	return true;
+}
+
+static bool json_digits(struct json *j)
+{
+	size_t start = j->pos;
+
+	while (j->s[j->pos] >= '0' && j->s[j->pos] <= '9')
+		j->pos++;
+	return j->pos > start;
+}
+
+static bool json_number(struct json *j)
+{
+	size_t start = j->pos;
+
+	if (j->s[j->pos] == '-')
+		j->pos++;
+	if (j->s[j->pos] == '0')
+		j->pos++;
+	else if (!json_digits(j))
+		return json_fail(j, "bad number");
+	if (j->s[j->pos] == '.') {
+		j->pos++;
+		if (!json_digits(j))
+			return json_fail(j, "bad fraction");
+	}
+	if (j->s[j->pos] == 'e' || j->s[j->pos] == 'E') {
+		j->pos++;
+		if (j->s[j->pos] == '+' || j->s[j->pos] == '-')
+			j->pos++;
+		if (!json_digits(j))
+			return json_fail(j, "bad exponent");
+	}
+	fwrite(j->s + start, 1, j->pos - start, stdout);
+	return true;
+}
+
+static bool json_value(struct json *j, int depth);
+
+/* An array or an object: @open, then members separated by ',', then @close. */
+static bool json_container(struct json *j, int depth, char open, char close)
+{
+	bool first = true;
+
+	if (depth >= MAX_DEPTH)
+		return json_fail(j, "nested too deeply");
+	putchar(open);
+	j->pos++;
+	json_space(j);
+	if (j->s[j->pos] == close)
+		goto done;
+	for (;;) {
+		if (!first) {
+			if (j->s[j->pos] == close)
+				goto done;
+			if (j->s[j->pos] != ',')
+				return json_fail(j, "expected ',' or a closing bracket");
+			putchar(',');
+			j->pos++;
+			json_space(j);
+		}
+		first = false;
+		if (open == '{') {
+			if (j->s[j->pos] != '"')
+				return json_fail(j, "expected a member name");
+			if (!json_string(j))
+				return false;
+			json_space(j);
+			if (j->s[j->pos] != ':')
+				return json_fail(j, "expected ':'");
+			putchar(':');
+			j->pos++;
+			json_space(j);
+		}
+		if (!json_value(j, depth + 1))
+			return false;
+		json_space(j);
+	}
+done:
+	putchar(close);
+	j->pos++;
+	return true;
+}
+
+static bool json_value(struct json *j, int depth)
+{
+	switch (j->s[j->pos]) {
+	case '{':
+		return json_container(j, depth, '{', '}');
+	case '[':
+		return json_container(j, depth, '[', ']');
+	case '"':
+		return json_string(j);
+	case 't':
+		return json_literal(j, "true");
+	case 'f':
+		return json_literal(j, "false");
+	case 'n':
+		return json_literal(j, "null");
+	case '-':
+	case '0' ... '9':
+		return json_number(j);
+	case '\0':
+		return json_fail(j, "unexpected end of input");
+	default:
+		return json_fail(j, "unexpected character");
+	}
+}
+
+static int json(char **argv)
+{
+	static char text[1 << 22];
+	struct json j = { .s = text };
+	size_t len = 0;
+	ssize_t n;
+
+	if (argv[0])
+		usage();
+	while ((n = read(STDIN_FILENO, text + len, sizeof(text) - 1 - len)) > 0)
+		len += n;
+	if (n < 0)
+		die("read: %s", strerror(errno));
+	if (len == sizeof(text) - 1)
+		die("input too large");
+	if (memchr(text, '\0', len))
+		die("NUL byte in the input");
+	json_space(&j);
+	if (json_value(&j, 0)) {
+		json_space(&j);
+		if (j.pos != len)
+			json_fail(&j, "text after the value");
+	}
+	putchar('\n');
+	fflush(stdout);
+	if (j.error) {
+		fprintf(stderr, "%s: invalid JSON at offset %zu: %s\n", prog, j.pos, j.error);
+		return 1;
+	}
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*run)(char **argv);
+} commands[] = {
+	{ "tcp-listen", tcp_listen },
+	{ "tcp-connect", tcp_connect },
+	{ "udp-echo", udp_echo },
+	{ "udp-send", udp_send },
+	{ "udp-flood", udp_flood },
+	{ "as-uid", as_uid },
+	{ "json", json },
+};
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2)
+		usage();
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argv + 2);
+	usage();
+	return 2;
+}
