@@ -44,7 +44,7 @@ check: deps
 
 demo: deps
 	$(MAKE) stock-build
-	$(VM) --kernel $(STOCK_KERNEL) tests/vm/demo.sh
+	$(VM) --kernel $(STOCK_KERNEL) --quiet tests/vm/demo.sh
 
 vm: deps
 	$(MAKE) stock-build
