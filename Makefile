@@ -36,11 +36,10 @@ stock-build:
 	$(MAKE) KDIR=$(STOCK_KDIR) module fwctl
 
 integration: stock-build
-	$(VM) --kernel $(STOCK_KERNEL) tests/vm/integration.sh
+	$(VM) --kernel $(STOCK_KERNEL) --quiet tests/vm/integration.sh
 
 check: deps
-	$(MAKE) unit
-	$(MAKE) integration
+	tests/check.sh unit integration
 
 demo: deps
 	$(MAKE) stock-build
