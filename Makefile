@@ -15,7 +15,7 @@ STOCK_KVER = $(shell tests/deps.sh --kernel-version)
 STOCK_KDIR = /lib/modules/$(STOCK_KVER)/build
 STOCK_KERNEL = /boot/vmlinuz-$(STOCK_KVER)
 
-VM = tests/vm/run-vm.sh
+VM = tests/vm/run-vm.sh --module ts_bm
 
 all: module fwctl
 

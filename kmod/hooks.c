@@ -5,8 +5,13 @@
  * RCU read lock netfilter already holds, and counters are per CPU.
  */
 
+#include <linux/icmp.h>
+#include <linux/icmpv6.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
+#include <net/ipv6.h>
+#include <net/netfilter/ipv4/nf_reject.h>
+#include <net/netfilter/ipv6/nf_reject.h>
 
 #include "hooks.h"
 #include "packet.h"
@@ -23,6 +28,96 @@
 
 static_assert((int)NF_IP_PRI_CONNTRACK == (int)NF_IP6_PRI_CONNTRACK);
 
+static const char *const kfw_hook_dirs[] = {
+	[KFW_DIR_IN] = "in",
+	[KFW_DIR_OUT] = "out",
+};
+
+static const char *const kfw_hook_actions[] = {
+	[KFW_VERDICT_ACCEPT] = "accept",
+	[KFW_VERDICT_DROP] = "drop",
+	[KFW_VERDICT_REJECT] = "reject",
+};
+
+/*
+ * The generic cell rate algorithm: one atomic timestamp per rule, no lock.
+ * A line is allowed while the theoretical arrival time of the next one is
+ * no more than the burst ahead of now.
+ */
+static bool kfw_hook_log_allowed(struct kfw_rule *rule)
+{
+	u64 now = ktime_get_mono_fast_ns(), tat, next;
+	u64 tolerance = rule->log_cost * (rule->log_burst - 1);
+
+	tat = atomic64_read(&rule->log_tat);
+	do {
+		next = max(tat, now);
+		if (next - now > tolerance)
+			return false;
+	} while (!atomic64_try_cmpxchg(&rule->log_tat, &tat,
+				       next + rule->log_cost));
+	return true;
+}
+
+static void kfw_hook_log(struct kfw_net *kn, struct kfw_rule *rule, u8 dir,
+			 const struct kfw_packet *pkt)
+{
+	const char *iface = pkt->iface ?: "-";
+
+	if (!kfw_hook_log_allowed(rule)) {
+		this_cpu_inc(kn->hook_counters->log_suppressed);
+		return;
+	}
+	if (pkt->family == NFPROTO_IPV4)
+		pr_info("rule %llu %s %s iface %s proto %u src %pI4 dst %pI4 sport %u dport %u\n",
+			rule->handle, kfw_hook_dirs[dir],
+			kfw_hook_actions[rule->action], iface, pkt->proto,
+			&pkt->src.ip, &pkt->dst.ip, pkt->sport, pkt->dport);
+	else
+		pr_info("rule %llu %s %s iface %s proto %u src %pI6c dst %pI6c sport %u dport %u\n",
+			rule->handle, kfw_hook_dirs[dir],
+			kfw_hook_actions[rule->action], iface, pkt->proto,
+			&pkt->src.in6, &pkt->dst.in6, pkt->sport, pkt->dport);
+}
+
+/* Packets that must never be answered: ICMP errors, non-unicast. */
+static bool kfw_hook_may_answer(const struct sk_buff *skb,
+				const struct kfw_packet *pkt)
+{
+	bool v4 = pkt->family == NFPROTO_IPV4;
+
+	if (skb->pkt_type != PACKET_HOST)
+		return false;
+	if (v4 ? ipv4_is_multicast(pkt->dst.ip) || ipv4_is_lbcast(pkt->dst.ip) :
+		 ipv6_addr_is_multicast(&pkt->dst.in6))
+		return false;
+	if (pkt->proto == (v4 ? IPPROTO_ICMP : IPPROTO_ICMPV6))
+		return pkt->has_icmp && !(v4 ? icmp_is_err(pkt->icmp_type) :
+					       icmpv6_is_err(pkt->icmp_type));
+	return true;
+}
+
+/* TCP gets a reset, everything else port unreachable; nf_send_reset skips RSTs. */
+static void kfw_hook_reject(struct sk_buff *skb,
+			    const struct nf_hook_state *state,
+			    const struct kfw_packet *pkt)
+{
+	if (!kfw_hook_may_answer(skb, pkt))
+		return;
+	if (pkt->family == NFPROTO_IPV4) {
+		if (pkt->proto == IPPROTO_TCP && pkt->has_ports)
+			nf_send_reset(state->net, state->sk, skb, state->hook);
+		else
+			nf_send_unreach(skb, ICMP_PORT_UNREACH, state->hook);
+	} else {
+		if (pkt->proto == IPPROTO_TCP && pkt->has_ports)
+			nf_send_reset6(state->net, state->sk, skb, state->hook);
+		else
+			nf_send_unreach6(state->net, skb, ICMPV6_PORT_UNREACH,
+					 state->hook);
+	}
+}
+
 static unsigned int kfw_hook(void *priv, struct sk_buff *skb,
 			     const struct nf_hook_state *state)
 {
@@ -30,7 +125,7 @@ static unsigned int kfw_hook(void *priv, struct sk_buff *skb,
 	const struct net_device *dev;
 	const struct kfw_table *table;
 	struct kfw_hook_counter __percpu *hook;
-	const struct kfw_rule *rule;
+	struct kfw_rule *rule;
 	struct kfw_packet pkt;
 	u8 dir, family, verdict;
 
@@ -50,6 +145,8 @@ static unsigned int kfw_hook(void *priv, struct sk_buff *skb,
 	rule = kfw_table_classify(table, dir, &pkt);
 	if (rule) {
 		kfw_counters_add(&kn->counters, rule->counter, skb->len);
+		if (rule->log)
+			kfw_hook_log(kn, rule, dir, &pkt);
 		verdict = rule->action;
 	} else {
 		verdict = table->policy[dir];
@@ -57,12 +154,14 @@ static unsigned int kfw_hook(void *priv, struct sk_buff *skb,
 
 	hook = &kn->hook_counters->hook[dir][family];
 	this_cpu_inc(hook->seen);
-	if (verdict == KFW_VERDICT_DROP) {
-		this_cpu_inc(hook->dropped);
-		return NF_DROP;
+	if (verdict == KFW_VERDICT_ACCEPT) {
+		this_cpu_inc(hook->accepted);
+		return NF_ACCEPT;
 	}
-	this_cpu_inc(hook->accepted);
-	return NF_ACCEPT;
+	if (verdict == KFW_VERDICT_REJECT)
+		kfw_hook_reject(skb, state, &pkt);
+	this_cpu_inc(hook->dropped);
+	return NF_DROP;
 }
 
 static const struct nf_hook_ops kfw_hook_ops[KFW_NR_HOOKS] = {

@@ -6,6 +6,7 @@
 #include <linux/string.h>
 
 #include "match.h"
+#include "payload.h"
 
 /**
  * kfw_match_prefix_mask() - netmask of a prefix length
@@ -78,6 +79,16 @@ bool kfw_match_packet(const struct kfw_match *match,
 		return false;
 	if ((fields & KFW_MATCH_IFACE) &&
 	    (!pkt->iface || strncmp(pkt->iface, match->iface, IFNAMSIZ)))
+		return false;
+	if ((fields & KFW_MATCH_STATE) && !(pkt->state & match->states))
+		return false;
+	if ((fields & (KFW_MATCH_ICMP_TYPE | KFW_MATCH_ICMP_CODE)) &&
+	    (!pkt->has_icmp || pkt->icmp_type != match->icmp_type ||
+	     ((fields & KFW_MATCH_ICMP_CODE) && pkt->icmp_code != match->icmp_code)))
+		return false;
+	/* The payload search is the dearest check, so it comes last. */
+	if ((fields & KFW_MATCH_PAYLOAD) &&
+	    !kfw_payload_found(match->payload, pkt))
 		return false;
 	return true;
 }

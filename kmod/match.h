@@ -14,7 +14,13 @@ enum kfw_match_fields {
 	KFW_MATCH_SPORT	= BIT(3),
 	KFW_MATCH_DPORT	= BIT(4),
 	KFW_MATCH_IFACE	= BIT(5),
+	KFW_MATCH_STATE	= BIT(6),
+	KFW_MATCH_ICMP_TYPE = BIT(7),
+	KFW_MATCH_ICMP_CODE = BIT(8),
+	KFW_MATCH_PAYLOAD = BIT(9),
 };
+
+struct kfw_payload;
 
 struct kfw_port_range {
 	u16 first;
@@ -31,6 +37,10 @@ struct kfw_port_range {
  * @dst_prefix: prefix length of @dst
  * @sport: source port range
  * @dport: destination port range
+ * @states: KFW_STATE_* bits, one of which the packet's state must be
+ * @icmp_type: ICMP or ICMPv6 type
+ * @icmp_code: ICMP or ICMPv6 code
+ * @payload: pattern the transport payload must contain
  * @src: source address, bits beyond @src_prefix zero
  * @src_mask: netmask of @src_prefix
  * @dst: destination address, bits beyond @dst_prefix zero
@@ -38,13 +48,17 @@ struct kfw_port_range {
  * @iface: interface name, NUL padded
  */
 struct kfw_match {
-	u8 fields;
+	u16 fields;
 	u8 family;
 	u8 proto;
 	u8 src_prefix;
 	u8 dst_prefix;
 	struct kfw_port_range sport;
 	struct kfw_port_range dport;
+	u8 states;
+	u8 icmp_type;
+	u8 icmp_code;
+	const struct kfw_payload *payload;
 	union nf_inet_addr src;
 	union nf_inet_addr src_mask;
 	union nf_inet_addr dst;
@@ -58,9 +72,15 @@ struct kfw_match {
  * @has_proto: @proto is known (IPv6 extension headers could be walked)
  * @has_ports: @sport and @dport were read: a first (or no) fragment of a
  *	TCP or UDP packet whose ports lie within the packet
+ * @has_icmp: @icmp_type and @icmp_code were read, likewise
  * @proto: transport protocol
+ * @state: the KFW_STATE_* bit of the packet's conntrack state, or 0
+ * @icmp_type: ICMP or ICMPv6 type
+ * @icmp_code: ICMP or ICMPv6 code
  * @sport: source port, host order
  * @dport: destination port, host order
+ * @payload_offset: where the transport payload starts in @skb
+ * @skb: the packet, for payload matches; NULL for a test packet
  * @src: source address
  * @dst: destination address
  * @iface: name of the input (in) or output (out) device, or NULL
@@ -69,9 +89,15 @@ struct kfw_packet {
 	u8 family;
 	bool has_proto;
 	bool has_ports;
+	bool has_icmp;
 	u8 proto;
+	u8 state;
+	u8 icmp_type;
+	u8 icmp_code;
 	u16 sport;
 	u16 dport;
+	unsigned int payload_offset;
+	const struct sk_buff *skb;
 	union nf_inet_addr src;
 	union nf_inet_addr dst;
 	const char *iface;

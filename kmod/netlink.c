@@ -13,8 +13,14 @@
 
 #include "netlink.h"
 #include "netns.h"
+#include "payload.h"
 #include "replace.h"
 #include "table.h"
+
+static struct netlink_range_validation kfw_log_rate_range __ro_after_init = {
+	.min = 1,
+	.max = KFW_LOG_RATE_MAX,
+};
 
 static const struct nla_policy kfw_rule_policy[KFW_RULE_A_MAX + 1] = {
 	[KFW_RULE_A_HANDLE]	  = { .type = NLA_REJECT,
@@ -37,6 +43,31 @@ static const struct nla_policy kfw_rule_policy[KFW_RULE_A_MAX + 1] = {
 				      .reject_message = "counters are read-only" },
 	[KFW_RULE_A_BYTES]	  = { .type = NLA_REJECT,
 				      .reject_message = "counters are read-only" },
+	[KFW_RULE_A_STATE]	  = NLA_POLICY_MASK(NLA_U8, __KFW_STATE_ALL),
+	[KFW_RULE_A_ICMP_TYPE]	  = { .type = NLA_U8 },
+	[KFW_RULE_A_ICMP_CODE]	  = { .type = NLA_U8 },
+	[KFW_RULE_A_PAYLOAD]	  = NLA_POLICY_RANGE(NLA_BINARY, 1, KFW_PAYLOAD_MAX),
+	[KFW_RULE_A_PAYLOAD_WITHIN] = NLA_POLICY_MIN(NLA_U16, 1),
+	[KFW_RULE_A_LOG]	  = { .type = NLA_FLAG },
+	[KFW_RULE_A_LOG_RATE]	  = NLA_POLICY_FULL_RANGE(NLA_U32, &kfw_log_rate_range),
+	[KFW_RULE_A_LOG_BURST]	  = NLA_POLICY_RANGE(NLA_U32, 1, KFW_LOG_BURST_MAX),
+	[KFW_RULE_A_COMMENT]	  = { .type = NLA_NUL_STRING, .len = KFW_COMMENT_MAX - 1 },
+};
+
+static const struct nla_policy kfw_packet_policy[KFW_PACKET_A_MAX + 1] = {
+	[KFW_PACKET_A_DIR]	  = NLA_POLICY_MAX(NLA_U8, KFW_DIR_MAX),
+	[KFW_PACKET_A_FAMILY]	  = NLA_POLICY_MAX(NLA_U8, KFW_FAMILY_MAX),
+	[KFW_PACKET_A_PROTO]	  = { .type = NLA_U8 },
+	[KFW_PACKET_A_SRC_IP4]	  = NLA_POLICY_EXACT_LEN(sizeof(struct in_addr)),
+	[KFW_PACKET_A_SRC_IP6]	  = NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
+	[KFW_PACKET_A_DST_IP4]	  = NLA_POLICY_EXACT_LEN(sizeof(struct in_addr)),
+	[KFW_PACKET_A_DST_IP6]	  = NLA_POLICY_EXACT_LEN(sizeof(struct in6_addr)),
+	[KFW_PACKET_A_SPORT]	  = { .type = NLA_U16 },
+	[KFW_PACKET_A_DPORT]	  = { .type = NLA_U16 },
+	[KFW_PACKET_A_IFACE]	  = { .type = NLA_NUL_STRING, .len = IFNAMSIZ - 1 },
+	[KFW_PACKET_A_STATE]	  = NLA_POLICY_MASK(NLA_U8, __KFW_STATE_ALL),
+	[KFW_PACKET_A_ICMP_TYPE]  = { .type = NLA_U8 },
+	[KFW_PACKET_A_ICMP_CODE]  = { .type = NLA_U8 },
 };
 
 static const struct nla_policy kfw_policy[KFW_A_MAX + 1] = {
@@ -45,15 +76,18 @@ static const struct nla_policy kfw_policy[KFW_A_MAX + 1] = {
 	[KFW_A_RULES]		= { .type = NLA_NESTED },
 	[KFW_A_POSITION]	= NLA_POLICY_MIN(NLA_U32, 1),
 	[KFW_A_HANDLE]		= { .type = NLA_U64 },
+	/* A policy accepts or drops; it never answers. */
 	[KFW_A_DIR]		= NLA_POLICY_MAX(NLA_U8, KFW_DIR_MAX),
-	[KFW_A_VERDICT]		= NLA_POLICY_MAX(NLA_U8, KFW_VERDICT_MAX),
-	[KFW_A_POLICY_IN]	= NLA_POLICY_MAX(NLA_U8, KFW_VERDICT_MAX),
-	[KFW_A_POLICY_OUT]	= NLA_POLICY_MAX(NLA_U8, KFW_VERDICT_MAX),
+	[KFW_A_VERDICT]		= NLA_POLICY_MAX(NLA_U8, KFW_VERDICT_DROP),
+	[KFW_A_POLICY_IN]	= NLA_POLICY_MAX(NLA_U8, KFW_VERDICT_DROP),
+	[KFW_A_POLICY_OUT]	= NLA_POLICY_MAX(NLA_U8, KFW_VERDICT_DROP),
 	[KFW_A_RULE_COUNT]	= { .type = NLA_REJECT },
 	[KFW_A_RULE_LIMIT]	= { .type = NLA_REJECT },
 	[KFW_A_GENERATION]	= { .type = NLA_REJECT },
 	[KFW_A_STATS]		= { .type = NLA_REJECT },
 	[KFW_A_HOOK]		= { .type = NLA_REJECT },
+	[KFW_A_LOG_SUPPRESSED]	= { .type = NLA_REJECT },
+	[KFW_A_PACKET]		= NLA_POLICY_NESTED(kfw_packet_policy),
 };
 
 static struct genl_family kfw_family;
@@ -132,23 +166,130 @@ static int kfw_nl_parse_ports(struct nlattr **tb, int first, int last,
 	return 1;
 }
 
+/* The matches beyond addresses and ports: state, ICMP, interface. */
+static int kfw_nl_parse_extras(struct nlattr **tb, struct kfw_match *match,
+			       struct netlink_ext_ack *extack)
+{
+	bool icmp = (match->fields & KFW_MATCH_PROTO) &&
+		    (match->proto == IPPROTO_ICMP || match->proto == IPPROTO_ICMPV6);
+
+	if (tb[KFW_RULE_A_STATE]) {
+		match->states = nla_get_u8(tb[KFW_RULE_A_STATE]);
+		if (!match->states) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[KFW_RULE_A_STATE],
+					    "state match without a state");
+			return -EINVAL;
+		}
+		match->fields |= KFW_MATCH_STATE;
+	}
+	if (tb[KFW_RULE_A_ICMP_CODE] && !tb[KFW_RULE_A_ICMP_TYPE]) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[KFW_RULE_A_ICMP_CODE],
+				    "icmp code without an icmp type");
+		return -EINVAL;
+	}
+	if (tb[KFW_RULE_A_ICMP_TYPE]) {
+		if (!icmp) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[KFW_RULE_A_ICMP_TYPE],
+					    "icmp type needs proto icmp or icmpv6");
+			return -EINVAL;
+		}
+		match->icmp_type = nla_get_u8(tb[KFW_RULE_A_ICMP_TYPE]);
+		match->fields |= KFW_MATCH_ICMP_TYPE;
+	}
+	if (tb[KFW_RULE_A_ICMP_CODE]) {
+		match->icmp_code = nla_get_u8(tb[KFW_RULE_A_ICMP_CODE]);
+		match->fields |= KFW_MATCH_ICMP_CODE;
+	}
+	if (tb[KFW_RULE_A_IFACE]) {
+		if (!*(char *)nla_data(tb[KFW_RULE_A_IFACE])) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[KFW_RULE_A_IFACE],
+					    "empty interface name");
+			return -EINVAL;
+		}
+		match->fields |= KFW_MATCH_IFACE;
+		nla_strscpy(match->iface, tb[KFW_RULE_A_IFACE], IFNAMSIZ);
+	}
+	return 0;
+}
+
+/* Comments are listed between double quotes, so they cannot hold one. */
+static bool kfw_nl_comment_valid(const char *comment)
+{
+	if (!*comment)
+		return false;
+	for (; *comment; comment++)
+		if (*comment < 0x20 || *comment > 0x7e ||
+		    *comment == '"' || *comment == '\\')
+			return false;
+	return true;
+}
+
+/* Logging, the payload and the comment: the parts a rule owns memory for. */
+static int kfw_nl_parse_owned(struct nlattr **tb, struct kfw_rule_spec *spec,
+			      struct netlink_ext_ack *extack)
+{
+	struct nlattr *comment = tb[KFW_RULE_A_COMMENT];
+	struct nlattr *payload = tb[KFW_RULE_A_PAYLOAD];
+	struct nlattr *within = tb[KFW_RULE_A_PAYLOAD_WITHIN];
+	struct kfw_payload *found;
+
+	spec->log = nla_get_flag(tb[KFW_RULE_A_LOG]);
+	if (!spec->log && (tb[KFW_RULE_A_LOG_RATE] || tb[KFW_RULE_A_LOG_BURST])) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[KFW_RULE_A_LOG_RATE] ?: tb[KFW_RULE_A_LOG_BURST],
+				    "log rate and burst need log");
+		return -EINVAL;
+	}
+	spec->log_rate = tb[KFW_RULE_A_LOG_RATE] ?
+			 nla_get_u32(tb[KFW_RULE_A_LOG_RATE]) : KFW_LOG_RATE_DEFAULT;
+	spec->log_burst = tb[KFW_RULE_A_LOG_BURST] ?
+			  nla_get_u32(tb[KFW_RULE_A_LOG_BURST]) : KFW_LOG_BURST_DEFAULT;
+
+	if (within && !payload) {
+		NL_SET_ERR_MSG_ATTR(extack, within, "payload-within needs a payload");
+		return -EINVAL;
+	}
+	if (payload) {
+		found = kfw_payload_create(nla_data(payload), nla_len(payload),
+					   within ? nla_get_u16(within) : 0);
+		if (IS_ERR(found)) {
+			NL_SET_ERR_MSG_ATTR(extack, payload,
+					    "cannot prepare the payload search (ts_bm)");
+			return PTR_ERR(found);
+		}
+		spec->match.payload = found;
+		spec->match.fields |= KFW_MATCH_PAYLOAD;
+	}
+
+	if (comment) {
+		if (!kfw_nl_comment_valid(nla_data(comment))) {
+			NL_SET_ERR_MSG_ATTR(extack, comment,
+					    "comment must be printable ASCII without '\"' or '\\'");
+			return -EINVAL;
+		}
+		spec->comment = nla_strdup(comment, GFP_KERNEL_ACCOUNT);
+		if (!spec->comment)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /**
- * kfw_nl_parse_rule() - a rule's direction, action and match from a nest
- * @nest: KFW_A_RULE, already validated against kfw_rule_policy
- * @dir: result
- * @action: result
- * @match: result
+ * kfw_nl_parse_rule() - what a new rule is made of, from its nest
+ * @nest: KFW_A_RULE
+ * @spec: result; on success it may own a payload and a comment
  * @extack: why the rule was refused
  *
- * Return: 0 or -EINVAL.
+ * Return: 0, or a negative errno with nothing left owned by @spec.
  */
-static int kfw_nl_parse_rule(const struct nlattr *nest, u8 *dir, u8 *action,
-			     struct kfw_match *match,
+static int kfw_nl_parse_rule(const struct nlattr *nest,
+			     struct kfw_rule_spec *spec,
 			     struct netlink_ext_ack *extack)
 {
+	struct kfw_match *match = &spec->match;
 	struct nlattr *tb[KFW_RULE_A_MAX + 1];
 	int err;
 
+	memset(spec, 0, sizeof(*spec));
 	err = nla_parse_nested(tb, KFW_RULE_A_MAX, nest, kfw_rule_policy, extack);
 	if (err)
 		return err;
@@ -160,10 +301,9 @@ static int kfw_nl_parse_rule(const struct nlattr *nest, u8 *dir, u8 *action,
 		NL_SET_ERR_MSG_ATTR(extack, nest, "rule has no action");
 		return -EINVAL;
 	}
-	*dir = nla_get_u8(tb[KFW_RULE_A_DIR]);
-	*action = nla_get_u8(tb[KFW_RULE_A_ACTION]);
+	spec->dir = nla_get_u8(tb[KFW_RULE_A_DIR]);
+	spec->action = nla_get_u8(tb[KFW_RULE_A_ACTION]);
 
-	memset(match, 0, sizeof(*match));
 	if (tb[KFW_RULE_A_PROTO]) {
 		match->fields |= KFW_MATCH_PROTO;
 		match->proto = nla_get_u8(tb[KFW_RULE_A_PROTO]);
@@ -207,34 +347,31 @@ static int kfw_nl_parse_rule(const struct nlattr *nest, u8 *dir, u8 *action,
 		return -EINVAL;
 	}
 
-	if (tb[KFW_RULE_A_IFACE]) {
-		if (!nla_len(tb[KFW_RULE_A_IFACE]) ||
-		    !*(char *)nla_data(tb[KFW_RULE_A_IFACE])) {
-			NL_SET_ERR_MSG_ATTR(extack, tb[KFW_RULE_A_IFACE],
-					    "empty interface name");
-			return -EINVAL;
-		}
-		match->fields |= KFW_MATCH_IFACE;
-		nla_strscpy(match->iface, tb[KFW_RULE_A_IFACE], IFNAMSIZ);
-	}
-	return 0;
+	err = kfw_nl_parse_extras(tb, match, extack);
+	if (err)
+		return err;
+	err = kfw_nl_parse_owned(tb, spec, extack);
+	if (err)
+		kfw_rule_spec_release(spec);
+	return err;
 }
 
 static struct kfw_rule *kfw_nl_new_rule(struct kfw_net *kn,
 					const struct nlattr *nest,
 					struct netlink_ext_ack *extack)
 {
-	struct kfw_match match;
+	struct kfw_rule_spec spec;
 	struct kfw_rule *rule;
-	u8 dir, action;
 	int err;
 
-	err = kfw_nl_parse_rule(nest, &dir, &action, &match, extack);
+	err = kfw_nl_parse_rule(nest, &spec, extack);
 	if (err)
 		return ERR_PTR(err);
-	rule = kfw_rule_alloc(kn, dir, action, &match);
-	if (!rule)
+	rule = kfw_rule_alloc(kn, &spec);
+	if (!rule) {
+		kfw_rule_spec_release(&spec);
 		return ERR_PTR(-ENOMEM);
+	}
 	return rule;
 }
 
@@ -252,6 +389,38 @@ static int kfw_nl_put_ports(struct sk_buff *skb, int first, int last,
 {
 	if (nla_put_u16(skb, first, range->first) ||
 	    nla_put_u16(skb, last, range->last))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int kfw_nl_put_extras(struct sk_buff *skb, const struct kfw_rule *rule)
+{
+	const struct kfw_match *m = &rule->match;
+
+	if ((m->fields & KFW_MATCH_STATE) &&
+	    nla_put_u8(skb, KFW_RULE_A_STATE, m->states))
+		return -EMSGSIZE;
+	if ((m->fields & KFW_MATCH_ICMP_TYPE) &&
+	    nla_put_u8(skb, KFW_RULE_A_ICMP_TYPE, m->icmp_type))
+		return -EMSGSIZE;
+	if ((m->fields & KFW_MATCH_ICMP_CODE) &&
+	    nla_put_u8(skb, KFW_RULE_A_ICMP_CODE, m->icmp_code))
+		return -EMSGSIZE;
+	if (m->fields & KFW_MATCH_PAYLOAD) {
+		if (nla_put(skb, KFW_RULE_A_PAYLOAD, m->payload->len,
+			    m->payload->pattern))
+			return -EMSGSIZE;
+		if (m->payload->within &&
+		    nla_put_u16(skb, KFW_RULE_A_PAYLOAD_WITHIN, m->payload->within))
+			return -EMSGSIZE;
+	}
+	if (rule->log &&
+	    (nla_put_flag(skb, KFW_RULE_A_LOG) ||
+	     nla_put_u32(skb, KFW_RULE_A_LOG_RATE, rule->log_rate) ||
+	     nla_put_u32(skb, KFW_RULE_A_LOG_BURST, rule->log_burst)))
+		return -EMSGSIZE;
+	if (rule->comment &&
+	    nla_put_string(skb, KFW_RULE_A_COMMENT, rule->comment))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -296,6 +465,8 @@ static int kfw_nl_put_rule(struct sk_buff *skb, struct kfw_net *kn,
 		goto cancel;
 	if ((m->fields & KFW_MATCH_IFACE) &&
 	    nla_put_string(skb, KFW_RULE_A_IFACE, m->iface))
+		goto cancel;
+	if (kfw_nl_put_extras(skb, rule))
 		goto cancel;
 	nla_nest_end(skb, nest);
 	return 0;
@@ -356,7 +527,9 @@ static int kfw_nl_get_info(struct sk_buff *skb, struct genl_info *info)
 	    nla_put_u8(msg, KFW_A_POLICY_OUT, table->policy[KFW_DIR_OUT]) ||
 	    nla_put_u32(msg, KFW_A_RULE_COUNT, table->nr_rules) ||
 	    nla_put_u32(msg, KFW_A_RULE_LIMIT, kfw_max_rules) ||
-	    nla_put_u32(msg, KFW_A_GENERATION, table->generation)) {
+	    nla_put_u32(msg, KFW_A_GENERATION, table->generation) ||
+	    nla_put_u64_64bit(msg, KFW_A_LOG_SUPPRESSED,
+			      kfw_net_read_log_suppressed(kn), KFW_A_PAD)) {
 		rcu_read_unlock();
 		goto err_free;
 	}
@@ -506,24 +679,134 @@ static int kfw_nl_set_policy(struct sk_buff *skb, struct genl_info *info)
 static int kfw_nl_zero(struct sk_buff *skb, struct genl_info *info)
 {
 	struct kfw_net *kn = kfw_net(genl_info_net(info));
-	struct kfw_hook_counter sum;
-	u8 dir, family;
 
 	mutex_lock(&kn->lock);
-	kfw_table_zero(kn);
-	for (dir = 0; dir <= KFW_DIR_MAX; dir++) {
-		for (family = 0; family <= KFW_FAMILY_MAX; family++) {
-			struct kfw_hook_counter *zeroed;
-
-			zeroed = &kn->hook_zeroed.hook[dir][family];
-			kfw_net_read_hook(kn, dir, family, &sum);
-			WRITE_ONCE(zeroed->seen, zeroed->seen + sum.seen);
-			WRITE_ONCE(zeroed->accepted, zeroed->accepted + sum.accepted);
-			WRITE_ONCE(zeroed->dropped, zeroed->dropped + sum.dropped);
-		}
-	}
+	kfw_net_zero(kn);
 	mutex_unlock(&kn->lock);
 	return 0;
+}
+
+/* An address of a test packet, in either family; the family must agree. */
+static int kfw_nl_packet_addr(struct nlattr **tb, int ip4, int ip6,
+			      struct kfw_packet *pkt, union nf_inet_addr *addr,
+			      struct netlink_ext_ack *extack)
+{
+	struct nlattr *attr = tb[ip4] ?: tb[ip6];
+	u8 family = tb[ip4] ? NFPROTO_IPV4 : NFPROTO_IPV6;
+
+	if (!attr)
+		return 0;
+	if ((tb[ip4] && tb[ip6]) || pkt->family != family) {
+		NL_SET_ERR_MSG_ATTR(extack, attr, "packet addresses of another family");
+		return -EINVAL;
+	}
+	if (family == NFPROTO_IPV4)
+		addr->ip = nla_get_in_addr(attr);
+	else
+		addr->in6 = nla_get_in6_addr(attr);
+	return 0;
+}
+
+/* A test packet: what the packet path would have read from a real one. */
+static int kfw_nl_parse_packet(const struct nlattr *nest, u8 *dir,
+			       struct kfw_packet *pkt, char *iface,
+			       struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[KFW_PACKET_A_MAX + 1];
+	bool v6;
+	int err;
+
+	err = nla_parse_nested(tb, KFW_PACKET_A_MAX, nest, kfw_packet_policy, extack);
+	if (err)
+		return err;
+	if (!tb[KFW_PACKET_A_DIR]) {
+		NL_SET_ERR_MSG_ATTR(extack, nest, "test packet has no direction");
+		return -EINVAL;
+	}
+	*dir = nla_get_u8(tb[KFW_PACKET_A_DIR]);
+
+	memset(pkt, 0, sizeof(*pkt));
+	v6 = tb[KFW_PACKET_A_SRC_IP6] || tb[KFW_PACKET_A_DST_IP6] ||
+	     (tb[KFW_PACKET_A_FAMILY] &&
+	      nla_get_u8(tb[KFW_PACKET_A_FAMILY]) == KFW_FAMILY_IPV6);
+	pkt->family = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
+	err = kfw_nl_packet_addr(tb, KFW_PACKET_A_SRC_IP4, KFW_PACKET_A_SRC_IP6,
+				 pkt, &pkt->src, extack) ?:
+	      kfw_nl_packet_addr(tb, KFW_PACKET_A_DST_IP4, KFW_PACKET_A_DST_IP6,
+				 pkt, &pkt->dst, extack);
+	if (err)
+		return err;
+
+	if (tb[KFW_PACKET_A_PROTO]) {
+		pkt->proto = nla_get_u8(tb[KFW_PACKET_A_PROTO]);
+		pkt->has_proto = true;
+	}
+	/* As on the packet path: ports of TCP and UDP, types of ICMP. */
+	if (pkt->proto == IPPROTO_TCP || pkt->proto == IPPROTO_UDP) {
+		pkt->has_ports = true;
+		if (tb[KFW_PACKET_A_SPORT])
+			pkt->sport = nla_get_u16(tb[KFW_PACKET_A_SPORT]);
+		if (tb[KFW_PACKET_A_DPORT])
+			pkt->dport = nla_get_u16(tb[KFW_PACKET_A_DPORT]);
+	}
+	if (pkt->proto == (v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP) &&
+	    tb[KFW_PACKET_A_ICMP_TYPE]) {
+		pkt->has_icmp = true;
+		pkt->icmp_type = nla_get_u8(tb[KFW_PACKET_A_ICMP_TYPE]);
+		if (tb[KFW_PACKET_A_ICMP_CODE])
+			pkt->icmp_code = nla_get_u8(tb[KFW_PACKET_A_ICMP_CODE]);
+	}
+	if (tb[KFW_PACKET_A_STATE])
+		pkt->state = nla_get_u8(tb[KFW_PACKET_A_STATE]);
+	if (tb[KFW_PACKET_A_IFACE]) {
+		nla_strscpy(iface, tb[KFW_PACKET_A_IFACE], IFNAMSIZ);
+		pkt->iface = iface;
+	}
+	return 0;
+}
+
+static int kfw_nl_test(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kfw_net *kn = kfw_net(genl_info_net(info));
+	const struct kfw_table *table;
+	const struct kfw_rule *rule;
+	char iface[IFNAMSIZ] = "";
+	struct kfw_packet pkt;
+	struct sk_buff *msg;
+	u8 dir, verdict;
+	void *hdr;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, KFW_A_PACKET))
+		return -EINVAL;
+	err = kfw_nl_parse_packet(info->attrs[KFW_A_PACKET], &dir, &pkt, iface,
+				  info->extack);
+	if (err)
+		return err;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &kfw_family, 0, KFW_CMD_TEST);
+	if (!hdr)
+		goto err_free;
+
+	rcu_read_lock();
+	table = rcu_dereference(kn->table);
+	rule = kfw_table_classify(table, dir, &pkt);
+	verdict = rule ? rule->action : table->policy[dir];
+	if (nla_put_u8(msg, KFW_A_VERDICT, verdict) ||
+	    (rule && kfw_nl_put_rule(msg, kn, rule))) {
+		rcu_read_unlock();
+		goto err_free;
+	}
+	rcu_read_unlock();
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+
+err_free:
+	nlmsg_free(msg);
+	return -EMSGSIZE;
 }
 
 static u8 kfw_nl_get_policy(const struct nlattr *attr)
@@ -618,6 +901,10 @@ static const struct genl_small_ops kfw_nl_ops[] = {
 	{
 		.cmd	= KFW_CMD_GET_RULES,
 		.dumpit	= kfw_nl_dump_rules,
+	},
+	{
+		.cmd	= KFW_CMD_TEST,
+		.doit	= kfw_nl_test,
 	},
 	{
 		.cmd	= KFW_CMD_ADD_RULE,

@@ -5,6 +5,7 @@
  */
 
 #include <linux/slab.h>
+#include <net/netfilter/nf_conntrack.h>
 
 #include "hooks.h"
 #include "netns.h"
@@ -34,6 +35,38 @@ void kfw_net_read_hook(struct kfw_net *kn, u8 dir, u8 family,
 	sum->dropped -= READ_ONCE(zeroed->dropped);
 }
 
+u64 kfw_net_read_log_suppressed(struct kfw_net *kn)
+{
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(per_cpu_ptr(kn->hook_counters, cpu)->log_suppressed);
+	return sum - READ_ONCE(kn->hook_zeroed.log_suppressed);
+}
+
+/* Zeroes the namespace's counters, the lock held, by remembering their sums. */
+void kfw_net_zero(struct kfw_net *kn)
+{
+	struct kfw_hook_counters *zeroed = &kn->hook_zeroed;
+	struct kfw_hook_counter sum, *hook;
+	u8 dir, family;
+
+	lockdep_assert_held(&kn->lock);
+	kfw_table_zero(kn);
+	for (dir = 0; dir <= KFW_DIR_MAX; dir++) {
+		for (family = 0; family <= KFW_FAMILY_MAX; family++) {
+			hook = &zeroed->hook[dir][family];
+			kfw_net_read_hook(kn, dir, family, &sum);
+			WRITE_ONCE(hook->seen, hook->seen + sum.seen);
+			WRITE_ONCE(hook->accepted, hook->accepted + sum.accepted);
+			WRITE_ONCE(hook->dropped, hook->dropped + sum.dropped);
+		}
+	}
+	WRITE_ONCE(zeroed->log_suppressed,
+		   zeroed->log_suppressed + kfw_net_read_log_suppressed(kn));
+}
+
 static void kfw_net_free(struct kfw_net *kn)
 {
 	free_percpu(kn->hook_counters);
@@ -45,6 +78,7 @@ static int __net_init kfw_net_init(struct net *net)
 	struct kfw_net *kn = kfw_net(net);
 	int err;
 
+	kn->net = net;
 	mutex_init(&kn->lock);
 	kn->next_handle = 1;
 	/* Room for a full table and a full replacement of it. */
@@ -87,6 +121,8 @@ static void __net_exit kfw_net_exit(struct net *net)
 	kfw_replace_release(kn);
 	mutex_unlock(&kn->lock);
 	kfw_table_destroy(kn);
+	if (kn->conntrack)
+		nf_ct_netns_put(net, NFPROTO_INET);
 }
 
 static void __net_exit kfw_net_exit_batch(struct list_head *net_list)

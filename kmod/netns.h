@@ -19,31 +19,36 @@ struct kfw_hook_counter {
 	u64 dropped;
 };
 
-/* Counters of every hook: one per direction and address family. */
+/* Counters of every hook (one per direction and address family), and of log lines not written. */
 struct kfw_hook_counters {
 	struct kfw_hook_counter hook[KFW_DIR_MAX + 1][KFW_FAMILY_MAX + 1];
+	u64 log_suppressed;
 };
 
 #define KFW_NR_HOOKS ((KFW_DIR_MAX + 1) * (KFW_FAMILY_MAX + 1))
 
 /**
  * struct kfw_net - kfw's state in one network namespace
+ * @net: the namespace
  * @table: the published table, read under RCU
  * @lock: serializes every change to the state below
  * @next_handle: handle of the next rule
  * @counters: rule counters
  * @hook_counters: per-CPU hook counters
  * @hook_zeroed: hook counts at the last zero, subtracted when read
+ * @conntrack: the namespace tracks connections for kfw (nf_ct_netns_get)
  * @replace: the open atomic replacement, if any
  * @hook_ops: this namespace's copy of the hooks, with priv pointing here
  */
 struct kfw_net {
+	struct net *net;
 	struct kfw_table __rcu *table;
 	struct mutex lock; /* serializes changes to everything here */
 	u64 next_handle;
 	struct kfw_counters counters;
 	struct kfw_hook_counters __percpu *hook_counters;
 	struct kfw_hook_counters hook_zeroed;
+	bool conntrack;
 	struct kfw_replace *replace;
 	struct nf_hook_ops hook_ops[KFW_NR_HOOKS];
 };
@@ -57,6 +62,8 @@ static inline struct kfw_net *kfw_net(const struct net *net)
 
 void kfw_net_read_hook(struct kfw_net *kn, u8 dir, u8 family,
 		       struct kfw_hook_counter *sum);
+u64 kfw_net_read_log_suppressed(struct kfw_net *kn);
+void kfw_net_zero(struct kfw_net *kn);
 
 int kfw_netns_init(void);
 void kfw_netns_exit(void);

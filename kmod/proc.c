@@ -5,11 +5,15 @@
  * parser.
  */
 
+#include <linux/icmp.h>
+#include <linux/icmpv6.h>
 #include <linux/in.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
+#include <net/ndisc.h>
 
 #include "netns.h"
+#include "payload.h"
 #include "proc.h"
 #include "table.h"
 
@@ -21,6 +25,33 @@ static const char *const kfw_dir_names[] = {
 static const char *const kfw_verdict_names[] = {
 	[KFW_VERDICT_ACCEPT] = "accept",
 	[KFW_VERDICT_DROP] = "drop",
+	[KFW_VERDICT_REJECT] = "reject",
+};
+
+/* In KFW_STATE_* bit order. */
+static const char *const kfw_state_names[] = {
+	"new", "established", "related", "invalid",
+};
+
+struct kfw_icmp_name {
+	u8 type;
+	const char *name;
+};
+
+static const struct kfw_icmp_name kfw_icmp_names[] = {
+	{ ICMP_ECHOREPLY, "echo-reply" },
+	{ ICMP_DEST_UNREACH, "destination-unreachable" },
+	{ ICMP_ECHO, "echo-request" },
+	{ ICMP_TIME_EXCEEDED, "time-exceeded" },
+};
+
+static const struct kfw_icmp_name kfw_icmpv6_names[] = {
+	{ ICMPV6_DEST_UNREACH, "destination-unreachable" },
+	{ ICMPV6_TIME_EXCEED, "time-exceeded" },
+	{ ICMPV6_ECHO_REQUEST, "echo-request" },
+	{ ICMPV6_ECHO_REPLY, "echo-reply" },
+	{ NDISC_NEIGHBOUR_SOLICITATION, "neighbour-solicitation" },
+	{ NDISC_NEIGHBOUR_ADVERTISEMENT, "neighbour-advertisement" },
 };
 
 static const char *const kfw_family_names[] = {
@@ -51,8 +82,79 @@ static void kfw_proc_show_ports(struct seq_file *seq, const char *key,
 		seq_printf(seq, " %s %u-%u", key, range->first, range->last);
 }
 
-static void kfw_proc_show_match(struct seq_file *seq, const struct kfw_match *m)
+static void kfw_proc_show_icmp_type(struct seq_file *seq, const struct kfw_match *m)
 {
+	const struct kfw_icmp_name *names = kfw_icmp_names;
+	unsigned int i, nr = ARRAY_SIZE(kfw_icmp_names);
+
+	if (m->proto == IPPROTO_ICMPV6) {
+		names = kfw_icmpv6_names;
+		nr = ARRAY_SIZE(kfw_icmpv6_names);
+	}
+	for (i = 0; i < nr; i++) {
+		if (names[i].type == m->icmp_type) {
+			seq_printf(seq, " icmp-type %s", names[i].name);
+			return;
+		}
+	}
+	seq_printf(seq, " icmp-type %u", m->icmp_type);
+}
+
+static void kfw_proc_show_states(struct seq_file *seq, u8 states)
+{
+	const char *sep = " state ";
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(kfw_state_names); i++) {
+		if (states & BIT(i)) {
+			seq_printf(seq, "%s%s", sep, kfw_state_names[i]);
+			sep = ",";
+		}
+	}
+}
+
+/* As fwctl prints it: quoted when every byte can be, in hex otherwise. */
+static void kfw_proc_show_payload(struct seq_file *seq,
+				  const struct kfw_payload *payload)
+{
+	unsigned int i;
+	bool text = true;
+
+	for (i = 0; i < payload->len; i++) {
+		u8 c = payload->pattern[i];
+
+		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
+			text = false;
+	}
+	if (text) {
+		seq_printf(seq, " payload \"%.*s\"", payload->len, payload->pattern);
+	} else {
+		/* %ph stops at 64 bytes, patterns go to KFW_PAYLOAD_MAX. */
+		seq_puts(seq, " payload-hex ");
+		for (i = 0; i < payload->len; i++)
+			seq_printf(seq, "%02x", payload->pattern[i]);
+	}
+	if (payload->within)
+		seq_printf(seq, " payload-within %u", payload->within);
+}
+
+static void kfw_proc_show_log(struct seq_file *seq, const struct kfw_rule *rule)
+{
+	seq_puts(seq, " log");
+	if (rule->log_rate != KFW_LOG_RATE_DEFAULT) {
+		if (rule->log_rate % 60)
+			seq_printf(seq, " log-rate %u/m", rule->log_rate);
+		else
+			seq_printf(seq, " log-rate %u/s", rule->log_rate / 60);
+	}
+	if (rule->log_burst != KFW_LOG_BURST_DEFAULT)
+		seq_printf(seq, " log-burst %u", rule->log_burst);
+}
+
+static void kfw_proc_show_rule(struct seq_file *seq, const struct kfw_rule *rule)
+{
+	const struct kfw_match *m = &rule->match;
+
 	if (m->fields & KFW_MATCH_PROTO) {
 		switch (m->proto) {
 		case IPPROTO_TCP:
@@ -79,8 +181,20 @@ static void kfw_proc_show_match(struct seq_file *seq, const struct kfw_match *m)
 		kfw_proc_show_ports(seq, "sport", &m->sport);
 	if (m->fields & KFW_MATCH_DPORT)
 		kfw_proc_show_ports(seq, "dport", &m->dport);
+	if (m->fields & KFW_MATCH_ICMP_TYPE)
+		kfw_proc_show_icmp_type(seq, m);
+	if (m->fields & KFW_MATCH_ICMP_CODE)
+		seq_printf(seq, " icmp-code %u", m->icmp_code);
 	if (m->fields & KFW_MATCH_IFACE)
 		seq_printf(seq, " iface %s", m->iface);
+	if (m->fields & KFW_MATCH_STATE)
+		kfw_proc_show_states(seq, m->states);
+	if (m->fields & KFW_MATCH_PAYLOAD)
+		kfw_proc_show_payload(seq, m->payload);
+	if (rule->log)
+		kfw_proc_show_log(seq, rule);
+	if (rule->comment)
+		seq_printf(seq, " comment \"%s\"", rule->comment);
 }
 
 static void *kfw_proc_rules_start(struct seq_file *seq, loff_t *pos)
@@ -128,7 +242,7 @@ static int kfw_proc_rules_show(struct seq_file *seq, void *v)
 	seq_printf(seq, "%llu %s %s %llu %llu", rule->handle,
 		   kfw_dir_names[rule->dir], kfw_verdict_names[rule->action],
 		   sum.packets, sum.bytes);
-	kfw_proc_show_match(seq, &rule->match);
+	kfw_proc_show_rule(seq, rule);
 	seq_putc(seq, '\n');
 	return 0;
 }
@@ -163,6 +277,7 @@ static int kfw_proc_stats_show(struct seq_file *seq, void *v)
 	rcu_read_unlock();
 	seq_printf(seq, "rules %u\n", nr_rules);
 	seq_printf(seq, "rule_limit %u\n", kfw_max_rules);
+	seq_printf(seq, "log_suppressed %llu\n", kfw_net_read_log_suppressed(kn));
 	return 0;
 }
 

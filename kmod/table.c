@@ -6,8 +6,10 @@
 
 #include <linux/moduleparam.h>
 #include <linux/slab.h>
+#include <net/netfilter/nf_conntrack.h>
 
 #include "netns.h"
+#include "payload.h"
 #include "table.h"
 
 unsigned int kfw_max_rules __read_mostly = 500000;
@@ -39,8 +41,23 @@ struct kfw_table *kfw_table_locked(struct kfw_net *kn)
 	return rcu_dereference_protected(kn->table, lockdep_is_held(&kn->lock));
 }
 
-struct kfw_rule *kfw_rule_alloc(struct kfw_net *kn, u8 dir, u8 action,
-				const struct kfw_match *match)
+/* Frees what a spec still owns. */
+void kfw_rule_spec_release(struct kfw_rule_spec *spec)
+{
+	kfw_payload_destroy((struct kfw_payload *)spec->match.payload);
+	spec->match.payload = NULL;
+	kfree(spec->comment);
+	spec->comment = NULL;
+}
+
+/**
+ * kfw_rule_alloc() - make a rule, not yet in any table
+ * @kn: the namespace, locked
+ * @spec: what the rule is made of; its comment and payload move to the rule
+ *
+ * Return: the rule, or NULL without memory or counter slots.
+ */
+struct kfw_rule *kfw_rule_alloc(struct kfw_net *kn, struct kfw_rule_spec *spec)
 {
 	struct kfw_rule *rule;
 	int slot;
@@ -62,17 +79,32 @@ struct kfw_rule *kfw_rule_alloc(struct kfw_net *kn, u8 dir, u8 action,
 	}
 	rule->counter = slot;
 	rule->handle = kn->next_handle++;
-	rule->dir = dir;
-	rule->action = action;
-	rule->match = *match;
+	rule->dir = spec->dir;
+	rule->action = spec->action;
+	rule->log = spec->log;
+	rule->log_rate = spec->log_rate;
+	rule->log_burst = spec->log_burst;
+	rule->log_cost = div_u64(60 * NSEC_PER_SEC, spec->log_rate);
+	atomic64_set(&rule->log_tat, 0);
+	rule->comment = spec->comment;
+	rule->match = spec->match;
+	spec->comment = NULL;
+	spec->match.payload = NULL;
 	return rule;
+}
+
+static void kfw_rule_free(struct kfw_counters *counters, struct kfw_rule *rule)
+{
+	kfw_payload_destroy((struct kfw_payload *)rule->match.payload);
+	kfree(rule->comment);
+	kfw_counters_free(counters, rule->counter);
+	kfree(rule);
 }
 
 /* Frees a rule that no reader can see: never published, or past a grace period. */
 void kfw_rule_destroy(struct kfw_net *kn, struct kfw_rule *rule)
 {
-	kfw_counters_free(&kn->counters, rule->counter);
-	kfree(rule);
+	kfw_rule_free(&kn->counters, rule);
 }
 
 void kfw_rule_read_counters(struct kfw_net *kn, const struct kfw_rule *rule,
@@ -92,8 +124,7 @@ static void kfw_table_free_work(struct work_struct *work)
 	while (table->dead) {
 		rule = table->dead;
 		table->dead = rule->next_dead;
-		kfw_counters_free(table->counters, rule->counter);
-		kfree(rule);
+		kfw_rule_free(table->counters, rule);
 		cond_resched();
 	}
 	kvfree(table);
@@ -127,8 +158,11 @@ static void kfw_table_index(struct kfw_table *table)
 	struct kfw_rule **next[KFW_DIR_MAX + 1];
 	unsigned int i, dir;
 
-	for (i = 0; i < table->nr_rules; i++)
+	for (i = 0; i < table->nr_rules; i++) {
 		table->nr_dir[table->rules[i]->dir]++;
+		if (table->rules[i]->match.fields & KFW_MATCH_STATE)
+			table->nr_state++;
+	}
 
 	next[0] = table->rules + table->nr_rules;
 	for (dir = 1; dir <= KFW_DIR_MAX; dir++)
@@ -140,16 +174,35 @@ static void kfw_table_index(struct kfw_table *table)
 		*next[table->rules[i]->dir]++ = table->rules[i];
 }
 
-/* Swaps @table in; the old table and @dead go after a grace period. */
-static void kfw_table_publish(struct kfw_net *kn, struct kfw_table *table,
-			      struct kfw_rule *dead)
+/*
+ * Swaps @table in; the old table and @dead go after a grace period. The
+ * namespace tracks connections exactly while its table has state matches:
+ * conntrack's hooks cost every packet, so they are not there for nothing.
+ * On error @table is freed and nothing changed.
+ */
+static int kfw_table_publish(struct kfw_net *kn, struct kfw_table *table,
+			     struct kfw_rule *dead)
 {
 	struct kfw_table *old;
+	int err;
 
 	kfw_table_index(table);
+	if (table->nr_state && !kn->conntrack) {
+		err = nf_ct_netns_get(kn->net, NFPROTO_INET);
+		if (err) {
+			kvfree(table);
+			return err;
+		}
+		kn->conntrack = true;
+	}
 	old = rcu_replace_pointer(kn->table, table, lockdep_is_held(&kn->lock));
 	old->dead = dead;
 	queue_rcu_work(kfw_table_wq, &old->free_work);
+	if (!table->nr_state && kn->conntrack) {
+		nf_ct_netns_put(kn->net, NFPROTO_INET);
+		kn->conntrack = false;
+	}
+	return 0;
 }
 
 /* Links every rule of @table into a dead list. */
@@ -212,8 +265,7 @@ int kfw_table_insert(struct kfw_net *kn, struct kfw_rule *rule,
 	table->rules[index] = rule;
 	memcpy(table->rules + index + 1, old->rules + index,
 	       (old->nr_rules - index) * sizeof(*old->rules));
-	kfw_table_publish(kn, table, NULL);
-	return 0;
+	return kfw_table_publish(kn, table, NULL);
 }
 
 /**
@@ -243,8 +295,7 @@ int kfw_table_delete(struct kfw_net *kn, u64 handle)
 	memcpy(table->rules + index, old->rules + index + 1,
 	       (old->nr_rules - index - 1) * sizeof(*old->rules));
 	rule->next_dead = NULL;
-	kfw_table_publish(kn, table, rule);
-	return 0;
+	return kfw_table_publish(kn, table, rule);
 }
 
 int kfw_table_flush(struct kfw_net *kn)
@@ -254,8 +305,7 @@ int kfw_table_flush(struct kfw_net *kn)
 	table = kfw_table_alloc(kn, 0, old);
 	if (!table)
 		return -ENOMEM;
-	kfw_table_publish(kn, table, kfw_table_all_dead(old));
-	return 0;
+	return kfw_table_publish(kn, table, kfw_table_all_dead(old));
 }
 
 int kfw_table_set_policy(struct kfw_net *kn, u8 dir, u8 verdict)
@@ -267,8 +317,7 @@ int kfw_table_set_policy(struct kfw_net *kn, u8 dir, u8 verdict)
 		return -ENOMEM;
 	memcpy(table->rules, old->rules, old->nr_rules * sizeof(*old->rules));
 	table->policy[dir] = verdict;
-	kfw_table_publish(kn, table, NULL);
-	return 0;
+	return kfw_table_publish(kn, table, NULL);
 }
 
 /**
@@ -290,8 +339,7 @@ int kfw_table_replace(struct kfw_net *kn, struct kfw_rule **rules,
 		return -ENOMEM;
 	memcpy(table->rules, rules, nr * sizeof(*rules));
 	memcpy(table->policy, policy, sizeof(table->policy));
-	kfw_table_publish(kn, table, kfw_table_all_dead(old));
-	return 0;
+	return kfw_table_publish(kn, table, kfw_table_all_dead(old));
 }
 
 /* Counters are zeroed by remembering their current sums, not by writing to other CPUs. */

@@ -16,18 +16,50 @@ struct kfw_net;
  * @handle: unique in its namespace, never reused
  * @dir: enum kfw_dir
  * @action: enum kfw_verdict
+ * @log: log the packets the rule decides on
  * @counter: slot of the rule's counters in the namespace's kfw_counters
+ * @log_rate: log lines per minute
+ * @log_burst: log lines allowed at once
+ * @log_cost: nanoseconds of log budget one line uses
+ * @log_tat: theoretical arrival time of the next line (GCRA), in ns
  * @zeroed: counts at the last zero, subtracted when read (under the lock)
  * @next_dead: links rules waiting for a grace period before they are freed
+ * @comment: the user's comment, or NULL
  * @match: what the rule matches
  */
 struct kfw_rule {
 	u64 handle;
 	u8 dir;
 	u8 action;
+	bool log;
 	unsigned int counter;
+	u32 log_rate;
+	u32 log_burst;
+	u64 log_cost;
+	atomic64_t log_tat;
 	struct kfw_counter zeroed;
 	struct kfw_rule *next_dead;
+	const char *comment;
+	struct kfw_match match;
+};
+
+/**
+ * struct kfw_rule_spec - everything a new rule is made of, as parsed
+ * @dir: enum kfw_dir
+ * @action: enum kfw_verdict
+ * @log: log matched packets
+ * @log_rate: lines per minute
+ * @log_burst: lines at once
+ * @comment: comment or NULL; owned by the rule once made
+ * @match: the match; @match.payload is owned by the rule once made
+ */
+struct kfw_rule_spec {
+	u8 dir;
+	u8 action;
+	bool log;
+	u32 log_rate;
+	u32 log_burst;
+	char *comment;
 	struct kfw_match match;
 };
 
@@ -39,6 +71,7 @@ struct kfw_rule {
  * @generation: bumped by every change, never 0 (for dump consistency checks)
  * @policy: default verdict of each direction
  * @nr_rules: length of @rules
+ * @nr_state: number of rules with a state match
  * @nr_dir: number of rules of each direction
  * @dir_rules: each direction's rules in evaluation order, inside @rules
  * @rules: every rule in list order, followed by @dir_rules' arrays
@@ -54,6 +87,7 @@ struct kfw_table {
 	u32 generation;
 	u8 policy[KFW_DIR_MAX + 1];
 	unsigned int nr_rules;
+	unsigned int nr_state;
 	unsigned int nr_dir[KFW_DIR_MAX + 1];
 	struct kfw_rule **dir_rules[KFW_DIR_MAX + 1];
 	struct kfw_rule *rules[];
@@ -68,8 +102,8 @@ void kfw_table_drain(void);
 int kfw_table_init(struct kfw_net *kn);
 void kfw_table_destroy(struct kfw_net *kn);
 
-struct kfw_rule *kfw_rule_alloc(struct kfw_net *kn, u8 dir, u8 action,
-				const struct kfw_match *match);
+struct kfw_rule *kfw_rule_alloc(struct kfw_net *kn, struct kfw_rule_spec *spec);
+void kfw_rule_spec_release(struct kfw_rule_spec *spec);
 void kfw_rule_destroy(struct kfw_net *kn, struct kfw_rule *rule);
 void kfw_rule_read_counters(struct kfw_net *kn, const struct kfw_rule *rule,
 			    struct kfw_counter *sum);

@@ -25,6 +25,7 @@
  *   Request:  no attributes.
  *   Reply:    KFW_A_POLICY_IN, KFW_A_POLICY_OUT (u8, enum kfw_verdict),
  *             KFW_A_RULE_COUNT, KFW_A_RULE_LIMIT, KFW_A_GENERATION (u32),
+ *             KFW_A_LOG_SUPPRESSED (u64, log lines the rate limits dropped),
  *             KFW_A_STATS: a nest holding one KFW_A_HOOK nest per direction
  *             and family, each with every KFW_HOOK_A_* attribute.
  *
@@ -54,6 +55,17 @@
  *
  * KFW_CMD_ZERO (doit, admin)
  *   Resets every rule counter and every hook counter of the namespace.
+ *
+ * KFW_CMD_TEST (doit, unprivileged)
+ *   Asks which rule a packet would hit, without sending one, using the same
+ *   matching code as the packet path.
+ *   Request:  KFW_A_PACKET (required): a nest of KFW_PACKET_A_* describing
+ *             the packet. Fields left out are unknown, so rules that need
+ *             them do not match; a packet without addresses is IPv4 unless
+ *             KFW_PACKET_A_FAMILY says otherwise. A test packet carries no
+ *             payload: rules with KFW_RULE_A_PAYLOAD never match it.
+ *   Reply:    KFW_A_VERDICT, and KFW_A_RULE (as in dumps) when a rule
+ *             matched; without KFW_A_RULE the verdict is the policy's.
  *
  * KFW_CMD_REPLACE_BEGIN, KFW_CMD_REPLACE_RULES, KFW_CMD_REPLACE_COMMIT (admin)
  *   Atomic replacement of the whole table, for any number of rules. A single
@@ -97,13 +109,34 @@ enum kfw_dir {
 
 #define KFW_DIR_MAX (__KFW_DIR_MAX - 1)
 
+/*
+ * A rule's action, or a direction's policy. REJECT drops the packet and
+ * answers it (TCP RST, or ICMP/ICMPv6 port unreachable); it is not a policy.
+ */
 enum kfw_verdict {
 	KFW_VERDICT_ACCEPT,
 	KFW_VERDICT_DROP,
+	KFW_VERDICT_REJECT,
 	__KFW_VERDICT_MAX
 };
 
 #define KFW_VERDICT_MAX (__KFW_VERDICT_MAX - 1)
+
+/* Connection-tracking states, as bits of KFW_RULE_A_STATE. */
+enum kfw_state {
+	KFW_STATE_NEW		= 1 << 0,
+	KFW_STATE_ESTABLISHED	= 1 << 1,
+	KFW_STATE_RELATED	= 1 << 2,
+	KFW_STATE_INVALID	= 1 << 3,
+	__KFW_STATE_ALL		= (1 << 4) - 1
+};
+
+#define KFW_PAYLOAD_MAX		128	/* bytes of a payload pattern */
+#define KFW_COMMENT_MAX		128	/* bytes of a comment, with its NUL */
+#define KFW_LOG_RATE_DEFAULT	300	/* log lines per minute: 5/s */
+#define KFW_LOG_RATE_MAX	600000	/* 10000/s */
+#define KFW_LOG_BURST_DEFAULT	10
+#define KFW_LOG_BURST_MAX	10000
 
 /* Address families as they appear in KFW_HOOK_A_FAMILY. */
 enum kfw_family {
@@ -127,6 +160,7 @@ enum kfw_cmd {
 	KFW_CMD_REPLACE_RULES,
 	KFW_CMD_REPLACE_COMMIT,
 	KFW_CMD_REPLACE_ABORT,
+	KFW_CMD_TEST,
 	__KFW_CMD_MAX
 };
 
@@ -149,6 +183,8 @@ enum kfw_attr {
 	KFW_A_GENERATION,	/* u32, bumped by every change to the table */
 	KFW_A_STATS,		/* nest: KFW_A_HOOK, one per direction and family */
 	KFW_A_HOOK,		/* nest: KFW_HOOK_A_* */
+	KFW_A_LOG_SUPPRESSED,	/* u64 */
+	KFW_A_PACKET,		/* nest: KFW_PACKET_A_* */
 	__KFW_A_MAX
 };
 
@@ -167,6 +203,21 @@ enum kfw_attr {
  *
  * Ports are in host byte order, FIRST <= LAST; LAST defaults to FIRST. Ports
  * need KFW_RULE_A_PROTO to be IPPROTO_TCP or IPPROTO_UDP.
+ *
+ * KFW_RULE_A_STATE matches packets whose connection-tracking state is one of
+ * the given KFW_STATE_* bits; a namespace tracks connections only while it
+ * has such a rule. KFW_RULE_A_ICMP_TYPE (and KFW_RULE_A_ICMP_CODE, which
+ * needs a type) need KFW_RULE_A_PROTO IPPROTO_ICMP or IPPROTO_ICMPV6.
+ *
+ * KFW_RULE_A_PAYLOAD matches packets whose transport payload (after the TCP,
+ * UDP or ICMP header; after the network header for other protocols)
+ * contains the pattern, searched in the first KFW_RULE_A_PAYLOAD_WITHIN
+ * bytes if given. Fragments after the first never match.
+ *
+ * KFW_RULE_A_LOG logs every packet the rule decides on, at most
+ * KFW_RULE_A_LOG_RATE lines a minute with bursts of KFW_RULE_A_LOG_BURST
+ * (defaults KFW_LOG_RATE_DEFAULT and KFW_LOG_BURST_DEFAULT; both need LOG).
+ * KFW_RULE_A_COMMENT is printable ASCII without '"' or '\'.
  *
  * KFW_RULE_A_HANDLE, KFW_RULE_A_PACKETS and KFW_RULE_A_BYTES appear only in
  * replies; the kernel refuses them in requests.
@@ -191,10 +242,43 @@ enum kfw_rule_attr {
 	KFW_RULE_A_IFACE,	/* NUL-terminated string, < IFNAMSIZ */
 	KFW_RULE_A_PACKETS,	/* u64 */
 	KFW_RULE_A_BYTES,	/* u64 */
+	KFW_RULE_A_STATE,	/* u8, KFW_STATE_* bits, not 0 */
+	KFW_RULE_A_ICMP_TYPE,	/* u8 */
+	KFW_RULE_A_ICMP_CODE,	/* u8 */
+	KFW_RULE_A_PAYLOAD,	/* 1 to KFW_PAYLOAD_MAX bytes */
+	KFW_RULE_A_PAYLOAD_WITHIN, /* u16, not 0 */
+	KFW_RULE_A_LOG,		/* flag */
+	KFW_RULE_A_LOG_RATE,	/* u32, lines per minute, 1 to KFW_LOG_RATE_MAX */
+	KFW_RULE_A_LOG_BURST,	/* u32, 1 to KFW_LOG_BURST_MAX */
+	KFW_RULE_A_COMMENT,	/* NUL-terminated string, < KFW_COMMENT_MAX */
 	__KFW_RULE_A_MAX
 };
 
 #define KFW_RULE_A_MAX (__KFW_RULE_A_MAX - 1)
+
+/*
+ * A packet for KFW_CMD_TEST. KFW_PACKET_A_DIR is required. Addresses and
+ * ports are as in rules; KFW_PACKET_A_STATE is a single KFW_STATE_* bit.
+ */
+enum kfw_packet_attr {
+	KFW_PACKET_A_UNSPEC,
+	KFW_PACKET_A_DIR,	/* u8, enum kfw_dir */
+	KFW_PACKET_A_FAMILY,	/* u8, enum kfw_family */
+	KFW_PACKET_A_PROTO,	/* u8 */
+	KFW_PACKET_A_SRC_IP4,	/* 4 bytes */
+	KFW_PACKET_A_SRC_IP6,	/* 16 bytes */
+	KFW_PACKET_A_DST_IP4,	/* 4 bytes */
+	KFW_PACKET_A_DST_IP6,	/* 16 bytes */
+	KFW_PACKET_A_SPORT,	/* u16 */
+	KFW_PACKET_A_DPORT,	/* u16 */
+	KFW_PACKET_A_IFACE,	/* NUL-terminated string, < IFNAMSIZ */
+	KFW_PACKET_A_STATE,	/* u8 */
+	KFW_PACKET_A_ICMP_TYPE,	/* u8 */
+	KFW_PACKET_A_ICMP_CODE,	/* u8 */
+	__KFW_PACKET_A_MAX
+};
+
+#define KFW_PACKET_A_MAX (__KFW_PACKET_A_MAX - 1)
 
 /* Counters of one hook: packets of one family in one direction. */
 enum kfw_hook_attr {
