@@ -16,11 +16,12 @@
 #include "netlink.h"
 #include "restore.h"
 #include "rule.h"
+#include "show.h"
 #include "version.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Set by -j: list and stats print JSON. */
+/* Set by -j: list, stats and test print JSON. */
 static bool json;
 
 struct command {
@@ -181,20 +182,15 @@ static int cmd_del(int argc, char *argv[])
 static void print_rules_text(const struct fwnl_info *info,
 			     const struct rule *rules, size_t count)
 {
-	char match[RULE_TEXT_MAX];
+	char line[RULE_LINE_MAX];
 	size_t i;
 
 	printf("policy in %s\n", rule_verdict_name(info->policy[KFW_DIR_IN]));
 	printf("policy out %s\n", rule_verdict_name(info->policy[KFW_DIR_OUT]));
 	printf("handle dir action packets bytes match\n");
 	for (i = 0; i < count; i++) {
-		const struct rule *r = &rules[i];
-
-		rule_format_match(r, match, sizeof(match));
-		printf("%" PRIu64 " %s %s %" PRIu64 " %" PRIu64 "%s%s\n",
-		       r->handle, rule_dir_name(r->dir),
-		       rule_verdict_name(r->action), r->packets, r->bytes,
-		       match[0] ? " " : "", match);
+		rule_format_line(&rules[i], line, sizeof(line));
+		printf("%s\n", line);
 	}
 }
 
@@ -401,51 +397,6 @@ out:
 	return ret;
 }
 
-static const char *const family_names[] = {
-	[KFW_FAMILY_IPV4] = "ipv4",
-	[KFW_FAMILY_IPV6] = "ipv6",
-};
-
-static void print_stats_text(const struct fwnl_info *info)
-{
-	uint8_t dir, fam;
-
-	for (dir = 0; dir <= KFW_DIR_MAX; dir++) {
-		for (fam = 0; fam <= KFW_FAMILY_MAX; fam++) {
-			const struct fwnl_hook_stats *h = &info->hook[dir][fam];
-			const char *d = rule_dir_name(dir);
-			const char *f = family_names[fam];
-
-			printf("%s_%s_seen %" PRIu64 "\n", d, f, h->seen);
-			printf("%s_%s_accepted %" PRIu64 "\n", d, f, h->accepted);
-			printf("%s_%s_dropped %" PRIu64 "\n", d, f, h->dropped);
-		}
-	}
-	printf("rules %" PRIu32 "\n", info->rule_count);
-	printf("rule_limit %" PRIu32 "\n", info->rule_limit);
-}
-
-static void print_stats_json(const struct fwnl_info *info)
-{
-	uint8_t dir, fam;
-
-	printf("{");
-	for (dir = 0; dir <= KFW_DIR_MAX; dir++) {
-		printf("%s\"%s\":{", dir ? "," : "", rule_dir_name(dir));
-		for (fam = 0; fam <= KFW_FAMILY_MAX; fam++) {
-			const struct fwnl_hook_stats *h = &info->hook[dir][fam];
-
-			printf("%s\"%s\":{\"seen\":%" PRIu64 ",\"accepted\":%" PRIu64
-			       ",\"dropped\":%" PRIu64 "}",
-			       fam ? "," : "", family_names[fam],
-			       h->seen, h->accepted, h->dropped);
-		}
-		printf("}");
-	}
-	printf(",\"rules\":%" PRIu32 ",\"rule_limit\":%" PRIu32 "}\n",
-	       info->rule_count, info->rule_limit);
-}
-
 static int cmd_stats(int argc, char *argv[])
 {
 	struct fwnl_info info;
@@ -462,9 +413,40 @@ static int cmd_stats(int argc, char *argv[])
 		fwnl_report(&e, "reading the counters");
 	} else {
 		if (json)
-			print_stats_json(&info);
+			show_stats_json(stdout, &info);
 		else
-			print_stats_text(&info);
+			show_stats_text(stdout, &info);
+		ret = finish_output();
+	}
+	fwnl_close(nl);
+	return ret;
+}
+
+#define TEST_SYNOPSIS \
+	"test DIR [proto P] [src ADDR] [dst ADDR] [sport N] [dport N] " \
+	"[iface NAME] [state S] [icmp-type T] [icmp-code C]"
+
+static int cmd_test(int argc, char *argv[])
+{
+	struct fwnl_test_result res;
+	char err[RULE_ERR_MAX];
+	struct rule_packet p;
+	struct fwnl_error e;
+	struct fwnl *nl;
+	int ret = 1;
+
+	if (rule_parse_packet(&p, argc - 1, argv + 1, err, sizeof(err)))
+		return arg_error(err, argc < 2, TEST_SYNOPSIS);
+	nl = fwnl_open();
+	if (!nl)
+		return 1;
+	if (fwnl_test(nl, &p, &res, &e)) {
+		fwnl_report(&e, "testing the packet");
+	} else {
+		if (json)
+			show_test_json(stdout, p.dir, &res);
+		else
+			show_test_text(stdout, p.dir, &res);
 		ret = finish_output();
 	}
 	fwnl_close(nl);
@@ -485,6 +467,7 @@ static const struct command commands[] = {
 	{ "save",	cmd_save,	"print policies and rules as restore input" },
 	{ "restore",	cmd_restore,	"replace policies and rules from FILE or stdin, atomically" },
 	{ "stats",	cmd_stats,	"per-direction counters" },
+	{ "test",	cmd_test,	"which rule a packet would hit, and its verdict" },
 	{ "help",	cmd_help,	"show this help" },
 	{ "version",	cmd_version,	"show the version of fwctl" },
 	{ NULL, NULL, NULL }
@@ -500,7 +483,7 @@ static void print_help(FILE *out)
 	fprintf(out,
 		"\n"
 		"Options:\n"
-		"  -j       print list and stats as JSON\n"
+		"  -j       print list, stats and test as JSON\n"
 		"\n"
 		"Arguments:\n"
 		"  add DIR ACTION [MATCH...]\n"
@@ -508,13 +491,20 @@ static void print_help(FILE *out)
 		"  del HANDLE\n"
 		"  policy DIR accept|drop\n"
 		"  restore [FILE]\n"
+		"  " TEST_SYNOPSIS "\n"
 		"\n"
 		"DIR     in | out\n"
-		"ACTION  accept | drop\n"
+		"ACTION  accept | drop | reject\n"
 		"MATCH   proto tcp|udp|icmp|icmpv6|NUMBER\n"
 		"        src ADDR[/LEN]   dst ADDR[/LEN]\n"
 		"        sport PORT[-PORT]   dport PORT[-PORT]   (with proto tcp or udp)\n"
-		"        iface NAME\n");
+		"        icmp-type NAME|NUMBER   (with proto icmp or icmpv6)\n"
+		"        icmp-code NUMBER        (with icmp-type)\n"
+		"        iface NAME\n"
+		"        state STATE[,STATE...]  (new, established, related, invalid)\n"
+		"        payload TEXT | payload-hex HEX   payload-within N\n"
+		"        log   log-rate N/s|N/m   log-burst N\n"
+		"        comment TEXT\n");
 }
 
 static int cmd_help(int argc, char *argv[])

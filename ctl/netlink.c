@@ -98,6 +98,8 @@ static const struct attr_policy top_policy[KFW_A_MAX + 1] = {
 	[KFW_A_GENERATION]	= { MNL_TYPE_U32 },
 	[KFW_A_STATS]		= { MNL_TYPE_NESTED },
 	[KFW_A_HOOK]		= { MNL_TYPE_NESTED },
+	[KFW_A_LOG_SUPPRESSED]	= { MNL_TYPE_U64 },
+	[KFW_A_PACKET]		= { MNL_TYPE_NESTED },
 };
 
 static const struct attr_policy rule_policy[KFW_RULE_A_MAX + 1] = {
@@ -118,6 +120,15 @@ static const struct attr_policy rule_policy[KFW_RULE_A_MAX + 1] = {
 	[KFW_RULE_A_IFACE]	= { MNL_TYPE_NUL_STRING },
 	[KFW_RULE_A_PACKETS]	= { MNL_TYPE_U64 },
 	[KFW_RULE_A_BYTES]	= { MNL_TYPE_U64 },
+	[KFW_RULE_A_STATE]	= { MNL_TYPE_U8 },
+	[KFW_RULE_A_ICMP_TYPE]	= { MNL_TYPE_U8 },
+	[KFW_RULE_A_ICMP_CODE]	= { MNL_TYPE_U8 },
+	[KFW_RULE_A_PAYLOAD]	= { MNL_TYPE_BINARY },	/* length checked in get_rule() */
+	[KFW_RULE_A_PAYLOAD_WITHIN] = { MNL_TYPE_U16 },
+	[KFW_RULE_A_LOG]	= { MNL_TYPE_FLAG },
+	[KFW_RULE_A_LOG_RATE]	= { MNL_TYPE_U32 },
+	[KFW_RULE_A_LOG_BURST]	= { MNL_TYPE_U32 },
+	[KFW_RULE_A_COMMENT]	= { MNL_TYPE_NUL_STRING },
 };
 
 static const struct attr_policy hook_policy[KFW_HOOK_A_MAX + 1] = {
@@ -547,6 +558,8 @@ static int info_cb(const struct nlmsghdr *nlh, void *data)
 		info->rule_limit = mnl_attr_get_u32(tb[KFW_A_RULE_LIMIT]);
 	if (tb[KFW_A_GENERATION])
 		info->generation = mnl_attr_get_u32(tb[KFW_A_GENERATION]);
+	if (tb[KFW_A_LOG_SUPPRESSED])
+		info->log_suppressed = mnl_attr_get_u64(tb[KFW_A_LOG_SUPPRESSED]);
 	if (tb[KFW_A_STATS] &&
 	    mnl_attr_parse_nested(tb[KFW_A_STATS], hook_cb, rp) < 0)
 		return MNL_CB_ERROR;
@@ -634,6 +647,38 @@ static int get_rule(struct reply *rp, const struct nlattr *nest, struct rule *r)
 		if (strlen(name) >= sizeof(r->iface))
 			return malformed(rp, "interface name too long");
 		strcpy(r->iface, name);
+	}
+	if (tb[KFW_RULE_A_STATE])
+		r->state = mnl_attr_get_u8(tb[KFW_RULE_A_STATE]);
+	if (tb[KFW_RULE_A_ICMP_TYPE]) {
+		r->has_icmp_type = true;
+		r->icmp_type = mnl_attr_get_u8(tb[KFW_RULE_A_ICMP_TYPE]);
+	}
+	if (tb[KFW_RULE_A_ICMP_CODE]) {
+		r->has_icmp_code = true;
+		r->icmp_code = mnl_attr_get_u8(tb[KFW_RULE_A_ICMP_CODE]);
+	}
+	if (tb[KFW_RULE_A_PAYLOAD]) {
+		uint16_t len = mnl_attr_get_payload_len(tb[KFW_RULE_A_PAYLOAD]);
+
+		if (len == 0 || len > sizeof(r->payload))
+			return malformed(rp, "bad payload length");
+		memcpy(r->payload, mnl_attr_get_payload(tb[KFW_RULE_A_PAYLOAD]), len);
+		r->payload_len = (uint8_t)len;
+	}
+	if (tb[KFW_RULE_A_PAYLOAD_WITHIN])
+		r->payload_within = mnl_attr_get_u16(tb[KFW_RULE_A_PAYLOAD_WITHIN]);
+	r->log = tb[KFW_RULE_A_LOG] != NULL;
+	if (tb[KFW_RULE_A_LOG_RATE])
+		r->log_rate = mnl_attr_get_u32(tb[KFW_RULE_A_LOG_RATE]);
+	if (tb[KFW_RULE_A_LOG_BURST])
+		r->log_burst = mnl_attr_get_u32(tb[KFW_RULE_A_LOG_BURST]);
+	if (tb[KFW_RULE_A_COMMENT]) {
+		const char *text = mnl_attr_get_str(tb[KFW_RULE_A_COMMENT]);
+
+		if (strlen(text) >= sizeof(r->comment))
+			return malformed(rp, "comment too long");
+		strcpy(r->comment, text);
 	}
 	if (tb[KFW_RULE_A_PACKETS])
 		r->packets = mnl_attr_get_u64(tb[KFW_RULE_A_PACKETS]);
@@ -744,6 +789,40 @@ static bool put_ports(struct nlmsghdr *nlh, size_t buflen,
 }
 
 /*
+ * The stateful and deep matches of put_rule(). Log rate and burst go out
+ * only when the user gave them: the kernel owns the defaults.
+ */
+static bool put_rule_extra(struct nlmsghdr *nlh, size_t buflen,
+			   const struct rule *r)
+{
+	return (!r->state ||
+		mnl_attr_put_u8_check(nlh, buflen, KFW_RULE_A_STATE, r->state)) &&
+	       (!r->has_icmp_type ||
+		mnl_attr_put_u8_check(nlh, buflen, KFW_RULE_A_ICMP_TYPE,
+				      r->icmp_type)) &&
+	       (!r->has_icmp_code ||
+		mnl_attr_put_u8_check(nlh, buflen, KFW_RULE_A_ICMP_CODE,
+				      r->icmp_code)) &&
+	       (!r->payload_len ||
+		mnl_attr_put_check(nlh, buflen, KFW_RULE_A_PAYLOAD,
+				   r->payload_len, r->payload)) &&
+	       (!r->payload_within ||
+		mnl_attr_put_u16_check(nlh, buflen, KFW_RULE_A_PAYLOAD_WITHIN,
+				       r->payload_within)) &&
+	       (!r->log ||
+		mnl_attr_put_check(nlh, buflen, KFW_RULE_A_LOG, 0, "")) &&
+	       (!r->log_rate ||
+		mnl_attr_put_u32_check(nlh, buflen, KFW_RULE_A_LOG_RATE,
+				       r->log_rate)) &&
+	       (!r->log_burst ||
+		mnl_attr_put_u32_check(nlh, buflen, KFW_RULE_A_LOG_BURST,
+				       r->log_burst)) &&
+	       (!r->comment[0] ||
+		mnl_attr_put_strz_check(nlh, buflen, KFW_RULE_A_COMMENT,
+					r->comment));
+}
+
+/*
  * Appends @r as a nest of type @type, or leaves the message as it was and
  * returns false if the nest would end past @buflen bytes of message.
  */
@@ -767,7 +846,8 @@ static bool put_rule(struct nlmsghdr *nlh, size_t buflen, uint16_t type,
 	    !put_ports(nlh, buflen, &r->dport, KFW_RULE_A_DPORT_FIRST,
 		       KFW_RULE_A_DPORT_LAST) ||
 	    (r->iface[0] &&
-	     !mnl_attr_put_strz_check(nlh, buflen, KFW_RULE_A_IFACE, r->iface))) {
+	     !mnl_attr_put_strz_check(nlh, buflen, KFW_RULE_A_IFACE, r->iface)) ||
+	    !put_rule_extra(nlh, buflen, r)) {
 		mnl_attr_nest_cancel(nlh, nest);
 		return false;
 	}
@@ -880,6 +960,107 @@ int fwnl_set_policy(struct fwnl *nl, uint8_t dir, uint8_t verdict,
 	mnl_attr_put_u8(nlh, KFW_A_DIR, dir);
 	mnl_attr_put_u8(nlh, KFW_A_VERDICT, verdict);
 	return request(nl, nlh, NULL, NULL, e);
+}
+
+static bool put_host(struct nlmsghdr *nlh, size_t buflen,
+		     const struct rule_addr *a, uint16_t ip4, uint16_t ip6)
+{
+	if (!a->family)
+		return true;
+	if (a->family == AF_INET)
+		return mnl_attr_put_check(nlh, buflen, ip4, 4, a->raw);
+	return mnl_attr_put_check(nlh, buflen, ip6, 16, a->raw);
+}
+
+/* A packet is IPv6 when one of its addresses is, else IPv4. */
+static bool put_packet(struct nlmsghdr *nlh, size_t buflen,
+		       const struct rule_packet *p)
+{
+	struct nlattr *nest = mnl_attr_nest_start_check(nlh, buflen, KFW_A_PACKET);
+	uint8_t family = p->src.family == AF_INET6 || p->dst.family == AF_INET6 ?
+			 KFW_FAMILY_IPV6 : KFW_FAMILY_IPV4;
+
+	if (!nest)
+		return false;
+	if (!mnl_attr_put_u8_check(nlh, buflen, KFW_PACKET_A_DIR, p->dir) ||
+	    !mnl_attr_put_u8_check(nlh, buflen, KFW_PACKET_A_FAMILY, family) ||
+	    (p->has_proto &&
+	     !mnl_attr_put_u8_check(nlh, buflen, KFW_PACKET_A_PROTO, p->proto)) ||
+	    !put_host(nlh, buflen, &p->src, KFW_PACKET_A_SRC_IP4,
+		      KFW_PACKET_A_SRC_IP6) ||
+	    !put_host(nlh, buflen, &p->dst, KFW_PACKET_A_DST_IP4,
+		      KFW_PACKET_A_DST_IP6) ||
+	    (p->has_sport &&
+	     !mnl_attr_put_u16_check(nlh, buflen, KFW_PACKET_A_SPORT, p->sport)) ||
+	    (p->has_dport &&
+	     !mnl_attr_put_u16_check(nlh, buflen, KFW_PACKET_A_DPORT, p->dport)) ||
+	    (p->iface[0] &&
+	     !mnl_attr_put_strz_check(nlh, buflen, KFW_PACKET_A_IFACE, p->iface)) ||
+	    (p->state &&
+	     !mnl_attr_put_u8_check(nlh, buflen, KFW_PACKET_A_STATE, p->state)) ||
+	    (p->has_icmp_type &&
+	     !mnl_attr_put_u8_check(nlh, buflen, KFW_PACKET_A_ICMP_TYPE,
+				    p->icmp_type)) ||
+	    (p->has_icmp_code &&
+	     !mnl_attr_put_u8_check(nlh, buflen, KFW_PACKET_A_ICMP_CODE,
+				    p->icmp_code))) {
+		mnl_attr_nest_cancel(nlh, nest);
+		return false;
+	}
+	mnl_attr_nest_end(nlh, nest);
+	return true;
+}
+
+static int test_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[KFW_A_MAX + 1] = { NULL };
+	struct reply *rp = data;
+	struct fwnl_test_result *res = rp->data;
+
+	if (parse_top(nlh, tb) < 0)
+		return malformed(rp, "bad attribute in KFW_CMD_TEST");
+	if (!tb[KFW_A_VERDICT])
+		return malformed(rp, "KFW_CMD_TEST without verdict");
+	res->verdict = mnl_attr_get_u8(tb[KFW_A_VERDICT]);
+	if (res->verdict > KFW_VERDICT_MAX)
+		return malformed(rp, "unknown verdict");
+	if (tb[KFW_A_RULE]) {
+		if (get_rule(rp, tb[KFW_A_RULE], &res->rule) < 0)
+			return MNL_CB_ERROR;
+		res->matched = true;
+	}
+	res->answered = true;
+	return MNL_CB_OK;
+}
+
+/**
+ * fwnl_test() - ask which rule a packet would hit
+ * @nl: the connection
+ * @p: the packet
+ * @res: the verdict, and the rule if one matched
+ * @e: why it failed
+ *
+ * Return: 0 or -1.
+ */
+int fwnl_test(struct fwnl *nl, const struct rule_packet *p,
+	      struct fwnl_test_result *res, struct fwnl_error *e)
+{
+	char buf[REQUEST_MAX] __attribute__((aligned(8)));
+	struct nlmsghdr *nlh = put_kfw_header(nl, buf, KFW_CMD_TEST, NLM_F_ACK);
+
+	memset(res, 0, sizeof(*res));
+	if (!put_packet(nlh, sizeof(buf), p)) {
+		memset(e, 0, sizeof(*e));
+		return local_error(e, EMSGSIZE);
+	}
+	if (request(nl, nlh, test_cb, res, e))
+		return -1;
+	/* A bare ack would leave the verdict a guess. */
+	if (!res->answered) {
+		snprintf(e->msg, sizeof(e->msg), "no answer to KFW_CMD_TEST");
+		return local_error(e, EBADMSG);
+	}
+	return 0;
 }
 
 /* One KFW_CMD_REPLACE_RULES message inside a batch. */

@@ -46,6 +46,7 @@ struct fwnl_info {
 	uint32_t rule_count;
 	uint32_t rule_limit;
 	uint32_t generation;
+	uint64_t log_suppressed;	/* 0 if the kernel does not send it */
 	struct fwnl_hook_stats hook[KFW_DIR_MAX + 1][KFW_FAMILY_MAX + 1];
 };
 
@@ -63,6 +64,16 @@ int fwnl_flush(struct fwnl *nl, struct fwnl_error *e);
 int fwnl_set_policy(struct fwnl *nl, uint8_t dir, uint8_t verdict,
 		    struct fwnl_error *e);
 int fwnl_zero(struct fwnl *nl, struct fwnl_error *e);
+/* What KFW_CMD_TEST answered: the verdict and the rule that gave it. */
+struct fwnl_test_result {
+	bool answered;		/* the kernel sent a reply message */
+	uint8_t verdict;	/* enum kfw_verdict */
+	bool matched;		/* false: the direction's policy decided */
+	struct rule rule;	/* the matching rule, with handle and counters */
+};
+
+int fwnl_test(struct fwnl *nl, const struct rule_packet *p,
+	      struct fwnl_test_result *res, struct fwnl_error *e);
 int fwnl_replace(struct fwnl *nl, const struct restore *rs,
 		 struct fwnl_blame *blame, struct fwnl_error *e);
 

@@ -7,9 +7,16 @@
  *	add in drop proto tcp dport 22	# trailing comment
  *
  * Tokens are separated by blanks. A '#' starts a comment only at the start
- * of a token, so an interface called "eth#1" still parses. Errors carry the
- * line number because restore files are written by hand as often as by
- * `fwctl save`.
+ * of a token, so an interface called "eth#1" still parses. A token that
+ * starts with '"' is quoted: it runs to the next '"' that ends a word
+ * (followed by a blank or the end of the line), and is taken without the
+ * quotes, blanks and '#' included:
+ *
+ *	add in drop proto tcp payload "GET /admin" comment "no # admin"
+ *
+ * There are no escapes; payload and comment text cannot hold '"' or '\'
+ * anyway. Errors carry the line number because restore files are written
+ * by hand as often as by `fwctl save`.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -19,10 +26,11 @@
 #include "restore.h"
 
 /*
- * A valid line has at most 15 tokens ("add", DIR, ACTION and six matches),
- * so a longer one is refused by the rule parser before it runs out of room.
+ * A valid line has at most 32 tokens ("add", DIR, ACTION, the flag "log"
+ * and fourteen keyword/value pairs), so a longer one is refused by the rule
+ * parser before it runs out of room.
  */
-#define TOKENS_MAX	32
+#define TOKENS_MAX	48
 
 static int fail(char *err, size_t errlen, unsigned int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -46,21 +54,38 @@ static bool is_blank(char c)
 	       c == '\v' || c == '\f';
 }
 
-/* Splits @line in place; returns the token count, which may exceed @max. */
-static int tokenize(char *line, char *tokens[], int max)
+/*
+ * Splits @line in place; returns the token count, which may exceed @max, or
+ * -1 with *@bad at the opening quote of a quoted token that never ends.
+ */
+static int tokenize(char *line, char *tokens[], int max, char **bad)
 {
 	int n = 0;
 
 	for (;;) {
+		char *start;
+
 		while (is_blank(*line))
 			line++;
 		if (!*line || *line == '#')
 			return n;
+		start = line;
+		if (*line == '"') {
+			start = ++line;
+			while (*line && !(*line == '"' &&
+					  (!line[1] || is_blank(line[1]))))
+				line++;
+			if (!*line) {
+				*bad = start - 1;
+				return -1;
+			}
+		} else {
+			while (*line && !is_blank(*line))
+				line++;
+		}
 		if (n < max)
-			tokens[n] = line;
+			tokens[n] = start;
 		n++;
-		while (*line && !is_blank(*line))
-			line++;
 		if (!*line)
 			return n;
 		*line++ = '\0';
@@ -94,11 +119,23 @@ static int parse_line(struct restore *rs, char *text, unsigned int line,
 {
 	char msg[RULE_ERR_MAX];
 	char *tok[TOKENS_MAX];
-	int n = tokenize(text, tok, TOKENS_MAX);
+	char *bad = NULL;
+	int n = tokenize(text, tok, TOKENS_MAX, &bad);
 	int argc = n < TOKENS_MAX ? n : TOKENS_MAX;
 	uint8_t dir, verdict;
 	struct rule r;
 
+	if (n < 0) {
+		size_t len = strlen(bad);
+
+		while (len && is_blank(bad[len - 1]))
+			len--;
+		if (len > RULE_TOKEN_SHOWN)
+			return fail(err, errlen, line, "missing closing quote in '%.*s...'",
+				    RULE_TOKEN_SHOWN, bad);
+		return fail(err, errlen, line, "missing closing quote in '%.*s'",
+			    (int)len, bad);
+	}
 	if (n == 0)
 		return 0;
 

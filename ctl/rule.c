@@ -5,9 +5,15 @@
  * The text printed here is the canonical form that `list`, `save` and the
  * kernel's /proc/net/kfw/rules all use, and it makes save | restore | save
  * stable: matches always come in the same order, addresses always carry
- * their prefix length and ports collapse to one number when the range is a
- * single port. Every parse error names the offending token, because the same
- * messages end up prefixed with a line number in restore files.
+ * their prefix length, ports collapse to one number when the range is a
+ * single port, ICMP types print by name where their protocol has one, a
+ * payload prints as "TEXT" when it can and as hex otherwise, and the log
+ * rate and burst print only when they are not the kernel's defaults. Free
+ * text (payload and comment) is double-quoted, which the restore tokenizer
+ * undoes; it can never hold a '"' or '\', so no escapes are needed.
+ *
+ * Every parse error names the offending token, because the same messages
+ * end up prefixed with a line number in restore files.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -26,18 +32,59 @@ enum field {
 	FIELD_DST,
 	FIELD_SPORT,
 	FIELD_DPORT,
+	FIELD_ICMP_TYPE,
+	FIELD_ICMP_CODE,
 	FIELD_IFACE,
+	FIELD_STATE,
+	FIELD_PAYLOAD,
+	FIELD_PAYLOAD_HEX,
+	FIELD_PAYLOAD_WITHIN,
+	FIELD_LOG,
+	FIELD_LOG_RATE,
+	FIELD_LOG_BURST,
+	FIELD_COMMENT,
 	FIELD_COUNT
 };
 
-static const char *const field_names[FIELD_COUNT] = {
-	[FIELD_PROTO]	= "proto",
-	[FIELD_SRC]	= "src",
-	[FIELD_DST]	= "dst",
-	[FIELD_SPORT]	= "sport",
-	[FIELD_DPORT]	= "dport",
-	[FIELD_IFACE]	= "iface",
+/*
+ * How a field looks: a keyword and a value, a keyword whose value is free
+ * text (double-quoted in the canonical text form), or a keyword alone.
+ */
+enum field_kind {
+	KIND_VALUE,
+	KIND_TEXT,
+	KIND_FLAG,
 };
+
+static const struct {
+	const char *name;
+	enum field_kind kind;
+} fields[FIELD_COUNT] = {
+	[FIELD_PROTO]		= { "proto",		KIND_VALUE },
+	[FIELD_SRC]		= { "src",		KIND_VALUE },
+	[FIELD_DST]		= { "dst",		KIND_VALUE },
+	[FIELD_SPORT]		= { "sport",		KIND_VALUE },
+	[FIELD_DPORT]		= { "dport",		KIND_VALUE },
+	[FIELD_ICMP_TYPE]	= { "icmp-type",	KIND_VALUE },
+	[FIELD_ICMP_CODE]	= { "icmp-code",	KIND_VALUE },
+	[FIELD_IFACE]		= { "iface",		KIND_VALUE },
+	[FIELD_STATE]		= { "state",		KIND_VALUE },
+	[FIELD_PAYLOAD]		= { "payload",		KIND_TEXT },
+	[FIELD_PAYLOAD_HEX]	= { "payload-hex",	KIND_VALUE },
+	[FIELD_PAYLOAD_WITHIN]	= { "payload-within",	KIND_VALUE },
+	[FIELD_LOG]		= { "log",		KIND_FLAG },
+	[FIELD_LOG_RATE]	= { "log-rate",		KIND_VALUE },
+	[FIELD_LOG_BURST]	= { "log-burst",	KIND_VALUE },
+	[FIELD_COMMENT]		= { "comment",		KIND_TEXT },
+};
+
+#define BIT(f)	(1u << (f))
+
+/* What `fwctl test` takes to describe a packet. */
+#define PACKET_FIELDS	(BIT(FIELD_PROTO) | BIT(FIELD_SRC) | BIT(FIELD_DST) | \
+			 BIT(FIELD_SPORT) | BIT(FIELD_DPORT) | BIT(FIELD_IFACE) | \
+			 BIT(FIELD_STATE) | BIT(FIELD_ICMP_TYPE) | \
+			 BIT(FIELD_ICMP_CODE))
 
 static const struct {
 	const char *name;
@@ -49,6 +96,43 @@ static const struct {
 	{ "icmpv6",	IPPROTO_ICMPV6 },
 };
 
+/* ICMP types with a name; printing takes the first name of a number. */
+struct icmp_name {
+	const char *name;
+	uint8_t type;
+};
+
+static const struct icmp_name icmp_names[] = {
+	{ "echo-reply",			0 },
+	{ "destination-unreachable",	3 },
+	{ "echo-request",		8 },
+	{ "time-exceeded",		11 },
+	{ NULL, 0 }
+};
+
+static const struct icmp_name icmpv6_names[] = {
+	{ "destination-unreachable",	1 },
+	{ "time-exceeded",		3 },
+	{ "echo-request",		128 },
+	{ "echo-reply",			129 },
+	{ "neighbour-solicitation",	135 },
+	{ "neighbour-advertisement",	136 },
+	{ "neighbor-solicitation",	135 },
+	{ "neighbor-advertisement",	136 },
+	{ NULL, 0 }
+};
+
+/* Connection-tracking states in bit order, which is also printing order. */
+static const struct {
+	const char *name;
+	uint8_t bit;
+} state_names[] = {
+	{ "new",		KFW_STATE_NEW },
+	{ "established",	KFW_STATE_ESTABLISHED },
+	{ "related",		KFW_STATE_RELATED },
+	{ "invalid",		KFW_STATE_INVALID },
+};
+
 static const char *const dir_names[] = {
 	[KFW_DIR_IN]	= "in",
 	[KFW_DIR_OUT]	= "out",
@@ -57,6 +141,7 @@ static const char *const dir_names[] = {
 static const char *const verdict_names[] = {
 	[KFW_VERDICT_ACCEPT]	= "accept",
 	[KFW_VERDICT_DROP]	= "drop",
+	[KFW_VERDICT_REJECT]	= "reject",
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -128,7 +213,7 @@ int rule_parse_dir(const char *s, uint8_t *dir)
 
 /**
  * rule_parse_verdict() - parse a verdict name
- * @s: "accept" or "drop"
+ * @s: "accept", "drop" or "reject"
  * @verdict: where to store the enum kfw_verdict value
  *
  * Return: 0, or -1 if @s is not a verdict.
@@ -164,11 +249,14 @@ int rule_parse_policy(int argc, char *const argv[], uint8_t *dir,
 		return fail(err, errlen, "missing direction");
 	if (rule_parse_dir(argv[0], dir))
 		return fail(err, errlen, "invalid direction '%s'", argv[0]);
-	/* A policy is the action of the rule that every list ends with. */
+	/*
+	 * A policy is the action of the rule that every list ends with, but
+	 * not reject: answering every unmatched packet is a rule's business.
+	 */
 	if (argc < 2)
 		return fail(err, errlen, "missing action");
-	if (rule_parse_verdict(argv[1], verdict))
-		return fail(err, errlen, "invalid action '%s'", argv[1]);
+	if (rule_parse_verdict(argv[1], verdict) || *verdict == KFW_VERDICT_REJECT)
+		return fail(err, errlen, "invalid policy '%s'", argv[1]);
 	if (argc > 2)
 		return fail(err, errlen, "unexpected argument '%s'", argv[2]);
 	return 0;
@@ -326,36 +414,379 @@ bad:
 	return fail(err, errlen, "invalid interface name '%s'", val);
 }
 
-static int parse_field(struct rule *r, enum field f, const char *val,
+/*
+ * A token as the new messages quote it: payloads and comments can be long,
+ * so anything past RULE_TOKEN_SHOWN bytes becomes "...".
+ */
+static const char *shown(const char *s, char *buf, size_t len)
+{
+	if (strlen(s) <= RULE_TOKEN_SHOWN)
+		return s;
+	snprintf(buf, len, "%.*s...", RULE_TOKEN_SHOWN, s);
+	return buf;
+}
+
+/* The bytes that payload and comment text may hold: they print unescaped. */
+static bool is_plain(unsigned char c)
+{
+	return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\';
+}
+
+static int parse_state(uint8_t *state, const char *val, bool single,
 		       char *err, size_t errlen)
+{
+	const char *p = val;
+	uint8_t bits = 0;
+
+	if (single && strchr(val, ','))
+		return fail(err, errlen, "invalid state '%s'", val);
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		size_t i;
+
+		/* An empty item has nothing to quote, so the whole value is named. */
+		if (n == 0)
+			return fail(err, errlen, "invalid state '%s'", val);
+		for (i = 0; i < ARRAY_SIZE(state_names); i++)
+			if (strlen(state_names[i].name) == n &&
+			    !strncmp(p, state_names[i].name, n))
+				break;
+		if (i == ARRAY_SIZE(state_names))
+			return fail(err, errlen, "invalid state '%.*s'", (int)n, p);
+		if (bits & state_names[i].bit)
+			return fail(err, errlen, "duplicate state '%.*s'", (int)n, p);
+		bits |= state_names[i].bit;
+		if (!p[n])
+			break;
+		p += n + 1;
+	}
+	*state = bits;
+	return 0;
+}
+
+static const struct icmp_name *icmp_table(uint8_t proto)
+{
+	if (proto == IPPROTO_ICMP)
+		return icmp_names;
+	if (proto == IPPROTO_ICMPV6)
+		return icmpv6_names;
+	return NULL;
+}
+
+static bool icmp_lookup(const struct icmp_name *t, const char *name, uint8_t *type)
+{
+	for (; t && t->name; t++) {
+		if (!strcmp(t->name, name)) {
+			*type = t->type;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * A name means a number only once the protocol is known, and proto may come
+ * later, so here a name only has to exist for one of the two protocols;
+ * resolve_icmp_type() looks it up once every token is read.
+ */
+static int parse_icmp_type(uint8_t *type, const char *val, char *err, size_t errlen)
+{
+	uint64_t n;
+
+	if (parse_uint(val, strlen(val), 255, &n)) {
+		*type = (uint8_t)n;
+		return 0;
+	}
+	if (icmp_lookup(icmp_names, val, type) || icmp_lookup(icmpv6_names, val, type))
+		return 0;
+	return fail(err, errlen, "invalid icmp type '%s'", val);
+}
+
+static int resolve_icmp_type(uint8_t proto, uint8_t *type, const char *val,
+			     char *err, size_t errlen)
+{
+	uint64_t n;
+
+	if (parse_uint(val, strlen(val), 255, &n) ||
+	    icmp_lookup(icmp_table(proto), val, type))
+		return 0;
+	return fail(err, errlen, "invalid icmp type '%s'", val);
+}
+
+static int parse_byte(uint8_t *out, const char *val, const char *what,
+		      char *err, size_t errlen)
+{
+	uint64_t n;
+
+	if (!parse_uint(val, strlen(val), 255, &n))
+		return fail(err, errlen, "invalid %s '%s'", what, val);
+	*out = (uint8_t)n;
+	return 0;
+}
+
+static int parse_payload(struct rule *r, const char *val, char *err, size_t errlen)
+{
+	char cut[RULE_TOKEN_SHOWN + 4];
+	size_t len = strlen(val);
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (!is_plain((unsigned char)val[i]))
+			break;
+	if (len == 0 || i < len)
+		return fail(err, errlen, "invalid payload '%s'",
+			    shown(val, cut, sizeof(cut)));
+	if (len > KFW_PAYLOAD_MAX)
+		return fail(err, errlen, "payload too long '%s'",
+			    shown(val, cut, sizeof(cut)));
+	memcpy(r->payload, val, len);
+	r->payload_len = (uint8_t)len;
+	return 0;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int parse_payload_hex(struct rule *r, const char *val,
+			     char *err, size_t errlen)
+{
+	char cut[RULE_TOKEN_SHOWN + 4];
+	size_t len = strlen(val);
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (hex_digit(val[i]) < 0)
+			break;
+	if (len == 0 || len % 2 || i < len)
+		return fail(err, errlen, "invalid hex '%s'",
+			    shown(val, cut, sizeof(cut)));
+	if (len / 2 > KFW_PAYLOAD_MAX)
+		return fail(err, errlen, "payload too long '%s'",
+			    shown(val, cut, sizeof(cut)));
+	for (i = 0; i < len / 2; i++)
+		r->payload[i] = (uint8_t)(hex_digit(val[2 * i]) << 4 |
+					  hex_digit(val[2 * i + 1]));
+	r->payload_len = (uint8_t)(len / 2);
+	return 0;
+}
+
+static int parse_within(struct rule *r, const char *val, char *err, size_t errlen)
+{
+	uint64_t n;
+
+	if (!parse_uint(val, strlen(val), 65535, &n) || n == 0)
+		return fail(err, errlen, "invalid payload-within '%s'", val);
+	r->payload_within = (uint16_t)n;
+	return 0;
+}
+
+/* N/s or N/m; the kernel counts lines per minute. */
+static int parse_log_rate(struct rule *r, const char *val, char *err, size_t errlen)
+{
+	const char *slash = strchr(val, '/');
+	uint64_t n, per_minute = 0;
+
+	if (slash && !strcmp(slash + 1, "s") &&
+	    parse_uint(val, (size_t)(slash - val), KFW_LOG_RATE_MAX / 60, &n))
+		per_minute = n * 60;
+	else if (slash && !strcmp(slash + 1, "m") &&
+		 parse_uint(val, (size_t)(slash - val), KFW_LOG_RATE_MAX, &n))
+		per_minute = n;
+	if (per_minute == 0)
+		return fail(err, errlen, "invalid log rate '%s'", val);
+	r->log_rate = (uint32_t)per_minute;
+	return 0;
+}
+
+static int parse_log_burst(struct rule *r, const char *val, char *err, size_t errlen)
+{
+	uint64_t n;
+
+	if (!parse_uint(val, strlen(val), KFW_LOG_BURST_MAX, &n) || n == 0)
+		return fail(err, errlen, "invalid log burst '%s'", val);
+	r->log_burst = (uint32_t)n;
+	return 0;
+}
+
+static int parse_comment(struct rule *r, const char *val, char *err, size_t errlen)
+{
+	char cut[RULE_TOKEN_SHOWN + 4];
+	size_t len = strlen(val);
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (!is_plain((unsigned char)val[i]))
+			break;
+	if (len == 0 || i < len)
+		return fail(err, errlen, "invalid comment '%s'",
+			    shown(val, cut, sizeof(cut)));
+	if (len >= sizeof(r->comment))
+		return fail(err, errlen, "comment too long '%s'",
+			    shown(val, cut, sizeof(cut)));
+	memcpy(r->comment, val, len + 1);
+	return 0;
+}
+
+/* A test packet has one address, not a network: "/LEN" is refused whole. */
+static int parse_host(struct rule_addr *a, const char *val, char *err, size_t errlen)
+{
+	if (strchr(val, '/'))
+		return fail(err, errlen, "invalid address '%s'", val);
+	return parse_addr(a, val, err, errlen);
+}
+
+/* A test packet has one port, not a range. */
+static int parse_port(struct rule_ports *p, const char *val, char *err, size_t errlen)
+{
+	uint64_t n;
+
+	if (!parse_uint(val, strlen(val), 65535, &n))
+		return fail(err, errlen, "invalid port '%s'", val);
+	p->set = true;
+	p->first = (uint16_t)n;
+	p->last = (uint16_t)n;
+	return 0;
+}
+
+/*
+ * Parses one value. @packet selects the `fwctl test` forms: hosts, single
+ * ports and one state. An ICMP type name is only checked to exist here.
+ */
+static int parse_field(struct rule *r, enum field f, const char *val,
+		       bool packet, char *err, size_t errlen)
 {
 	switch (f) {
 	case FIELD_PROTO:
 		return parse_proto(r, val, err, errlen);
 	case FIELD_SRC:
-		return parse_addr(&r->src, val, err, errlen);
+		return packet ? parse_host(&r->src, val, err, errlen) :
+				parse_addr(&r->src, val, err, errlen);
 	case FIELD_DST:
-		return parse_addr(&r->dst, val, err, errlen);
+		return packet ? parse_host(&r->dst, val, err, errlen) :
+				parse_addr(&r->dst, val, err, errlen);
 	case FIELD_SPORT:
-		return parse_ports(&r->sport, val, err, errlen);
+		return packet ? parse_port(&r->sport, val, err, errlen) :
+				parse_ports(&r->sport, val, err, errlen);
 	case FIELD_DPORT:
-		return parse_ports(&r->dport, val, err, errlen);
+		return packet ? parse_port(&r->dport, val, err, errlen) :
+				parse_ports(&r->dport, val, err, errlen);
+	case FIELD_ICMP_TYPE:
+		r->has_icmp_type = true;
+		return parse_icmp_type(&r->icmp_type, val, err, errlen);
+	case FIELD_ICMP_CODE:
+		r->has_icmp_code = true;
+		return parse_byte(&r->icmp_code, val, "icmp code", err, errlen);
 	case FIELD_IFACE:
 		return parse_iface(r, val, err, errlen);
+	case FIELD_STATE:
+		return parse_state(&r->state, val, packet, err, errlen);
+	case FIELD_PAYLOAD:
+		return parse_payload(r, val, err, errlen);
+	case FIELD_PAYLOAD_HEX:
+		return parse_payload_hex(r, val, err, errlen);
+	case FIELD_PAYLOAD_WITHIN:
+		return parse_within(r, val, err, errlen);
+	case FIELD_LOG_RATE:
+		return parse_log_rate(r, val, err, errlen);
+	case FIELD_LOG_BURST:
+		return parse_log_burst(r, val, err, errlen);
+	case FIELD_COMMENT:
+		return parse_comment(r, val, err, errlen);
+	case FIELD_LOG:
 	case FIELD_COUNT:
 		break;
 	}
 	return fail(err, errlen, "internal error: field %d", (int)f);
 }
 
-static int lookup_field(const char *name)
+static int lookup_field(const char *name, unsigned int allowed)
 {
 	int f;
 
 	for (f = 0; f < FIELD_COUNT; f++)
-		if (!strcmp(name, field_names[f]))
+		if ((allowed & BIT(f)) && !strcmp(name, fields[f].name))
 			return f;
 	return -1;
+}
+
+/*
+ * The checks that need the whole rule, in a fixed order so that the order
+ * of the tokens never changes which error the user sees.
+ */
+static int check_rule(struct rule *r, unsigned int seen, const char *first_port_kw,
+		      const char *icmp_type_val, char *err, size_t errlen)
+{
+	bool icmp = r->has_proto &&
+		    (r->proto == IPPROTO_ICMP || r->proto == IPPROTO_ICMPV6);
+
+	if (first_port_kw && !(r->has_proto &&
+			       (r->proto == IPPROTO_TCP || r->proto == IPPROTO_UDP)))
+		return fail(err, errlen, "'%s' needs proto tcp or udp", first_port_kw);
+	if (r->src.family && r->dst.family && r->src.family != r->dst.family)
+		return fail(err, errlen, "src and dst are of different families");
+	if ((seen & BIT(FIELD_PAYLOAD)) && (seen & BIT(FIELD_PAYLOAD_HEX)))
+		return fail(err, errlen, "payload and payload-hex are exclusive");
+	if (r->has_icmp_type && !icmp)
+		return fail(err, errlen, "'icmp-type' needs proto icmp or icmpv6");
+	if (r->has_icmp_type &&
+	    resolve_icmp_type(r->proto, &r->icmp_type, icmp_type_val, err, errlen))
+		return -1;
+	if (r->has_icmp_code && !r->has_icmp_type)
+		return fail(err, errlen, "'icmp-code' needs icmp-type");
+	if (r->payload_within && !r->payload_len)
+		return fail(err, errlen, "'payload-within' needs payload");
+	if (r->log_rate && !r->log)
+		return fail(err, errlen, "'log-rate' needs log");
+	if (r->log_burst && !r->log)
+		return fail(err, errlen, "'log-burst' needs log");
+	return 0;
+}
+
+/*
+ * "[MATCH...]": keyword and value pairs, and flags, each at most once.
+ * With @packet, only the fields and forms that describe one test packet.
+ */
+static int parse_matches(struct rule *r, int argc, char *const argv[],
+			 bool packet, char *err, size_t errlen)
+{
+	unsigned int allowed = packet ? PACKET_FIELDS : ~0u;
+	const char *first_port_kw = NULL;
+	const char *icmp_type_val = NULL;
+	unsigned int seen = 0;
+	int i = 0;
+
+	while (i < argc) {
+		int f = lookup_field(argv[i], allowed);
+
+		if (f < 0)
+			return fail(err, errlen, "unknown keyword '%s'", argv[i]);
+		if (seen & BIT(f))
+			return fail(err, errlen, "duplicate keyword '%s'", argv[i]);
+		seen |= BIT(f);
+		if (fields[f].kind == KIND_FLAG) {
+			r->log = true;	/* the only flag */
+			i++;
+			continue;
+		}
+		if (i + 1 >= argc)
+			return fail(err, errlen, "missing value for '%s'", argv[i]);
+		if (parse_field(r, (enum field)f, argv[i + 1], packet, err, errlen))
+			return -1;
+		if ((f == FIELD_SPORT || f == FIELD_DPORT) && !first_port_kw)
+			first_port_kw = fields[f].name;
+		if (f == FIELD_ICMP_TYPE)
+			icmp_type_val = argv[i + 1];
+		i += 2;
+	}
+	return check_rule(r, seen, first_port_kw, icmp_type_val, err, errlen);
 }
 
 /**
@@ -368,18 +799,15 @@ static int lookup_field(const char *name)
  *
  * Matches may come in any order, each at most once. Host bits beyond an
  * address's prefix are cleared. The checks that need the whole rule (ports
- * need tcp or udp, src and dst of one family) run after every token is read,
- * so the order of matches never changes the verdict.
+ * need tcp or udp, src and dst of one family, ICMP type names per protocol,
+ * the keywords that need another one) run after every token is read, so the
+ * order of matches never changes the verdict.
  *
  * Return: 0, or -1 with a message naming the bad token in @err.
  */
 int rule_parse(struct rule *r, int argc, char *const argv[],
 	       char *err, size_t errlen)
 {
-	const char *first_port_kw = NULL;
-	unsigned int seen = 0;
-	int i;
-
 	memset(r, 0, sizeof(*r));
 
 	if (argc < 1)
@@ -390,28 +818,52 @@ int rule_parse(struct rule *r, int argc, char *const argv[],
 		return fail(err, errlen, "missing action");
 	if (rule_parse_verdict(argv[1], &r->action))
 		return fail(err, errlen, "invalid action '%s'", argv[1]);
+	return parse_matches(r, argc - 2, argv + 2, false, err, errlen);
+}
 
-	for (i = 2; i < argc; i += 2) {
-		int f = lookup_field(argv[i]);
+/**
+ * rule_parse_packet() - build a test packet from "DIR [FIELD VALUE...]"
+ * @p: the packet to fill in; cleared first
+ * @argc: number of tokens
+ * @argv: the tokens, e.g. { "in", "proto", "tcp", "dport", "22" }
+ * @err: where to put the error message, without any "fwctl: " prefix
+ * @errlen: size of @err
+ *
+ * The same grammar and checks as the matches of a rule, restricted to what
+ * describes one packet: proto, src, dst, sport, dport, iface, state,
+ * icmp-type and icmp-code; addresses without a prefix length, single ports
+ * and a single state.
+ *
+ * Return: 0, or -1 with a message naming the bad token in @err.
+ */
+int rule_parse_packet(struct rule_packet *p, int argc, char *const argv[],
+		      char *err, size_t errlen)
+{
+	struct rule r;
 
-		if (f < 0)
-			return fail(err, errlen, "unknown keyword '%s'", argv[i]);
-		if (seen & (1u << f))
-			return fail(err, errlen, "duplicate keyword '%s'", argv[i]);
-		if (i + 1 >= argc)
-			return fail(err, errlen, "missing value for '%s'", argv[i]);
-		if (parse_field(r, (enum field)f, argv[i + 1], err, errlen))
-			return -1;
-		seen |= 1u << f;
-		if ((f == FIELD_SPORT || f == FIELD_DPORT) && !first_port_kw)
-			first_port_kw = field_names[f];
-	}
+	memset(p, 0, sizeof(*p));
+	memset(&r, 0, sizeof(r));
+	if (argc < 1)
+		return fail(err, errlen, "missing direction");
+	if (rule_parse_dir(argv[0], &p->dir))
+		return fail(err, errlen, "invalid direction '%s'", argv[0]);
+	if (parse_matches(&r, argc - 1, argv + 1, true, err, errlen))
+		return -1;
 
-	if (first_port_kw && !(r->has_proto &&
-			       (r->proto == IPPROTO_TCP || r->proto == IPPROTO_UDP)))
-		return fail(err, errlen, "'%s' needs proto tcp or udp", first_port_kw);
-	if (r->src.family && r->dst.family && r->src.family != r->dst.family)
-		return fail(err, errlen, "src and dst are of different families");
+	p->has_proto = r.has_proto;
+	p->proto = r.proto;
+	p->src = r.src;
+	p->dst = r.dst;
+	p->has_sport = r.sport.set;
+	p->sport = r.sport.first;
+	p->has_dport = r.dport.set;
+	p->dport = r.dport.first;
+	memcpy(p->iface, r.iface, sizeof(p->iface));
+	p->state = r.state;
+	p->has_icmp_type = r.has_icmp_type;
+	p->icmp_type = r.icmp_type;
+	p->has_icmp_code = r.has_icmp_code;
+	p->icmp_code = r.icmp_code;
 	return 0;
 }
 
@@ -484,45 +936,162 @@ static void format_proto(struct sbuf *sb, uint8_t proto)
 	sb_printf(sb, "%u", proto);
 }
 
+static void format_icmp_type(struct sbuf *sb, const struct rule *r)
+{
+	const struct icmp_name *t = r->has_proto ? icmp_table(r->proto) : NULL;
+
+	for (; t && t->name; t++) {
+		if (t->type == r->icmp_type) {
+			sb_printf(sb, "%s", t->name);
+			return;
+		}
+	}
+	sb_printf(sb, "%u", r->icmp_type);
+}
+
+static void format_state(struct sbuf *sb, uint8_t state)
+{
+	const char *sep = "";
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(state_names); i++) {
+		if (state & state_names[i].bit) {
+			sb_printf(sb, "%s%s", sep, state_names[i].name);
+			sep = ",";
+		}
+	}
+}
+
+/* Whether the payload can be shown as payload "TEXT". */
+static bool payload_is_text(const struct rule *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->payload_len; i++)
+		if (!is_plain(r->payload[i]))
+			return false;
+	return true;
+}
+
+static uint32_t log_rate(const struct rule *r)
+{
+	return r->log_rate ? r->log_rate : KFW_LOG_RATE_DEFAULT;
+}
+
+static uint32_t log_burst(const struct rule *r)
+{
+	return r->log_burst ? r->log_burst : KFW_LOG_BURST_DEFAULT;
+}
+
 /*
- * The value of one match field as the canonical text shows it, or false if
- * the rule does not match on that field. Text and JSON both go through here
- * so the two can never disagree.
+ * Whether a rule matches on field @f and so shows it. Log rate and burst
+ * appear in the text only when they are not the defaults, and in JSON
+ * (@all) with every log rule.
+ */
+static bool field_present(const struct rule *r, enum field f, bool all)
+{
+	switch (f) {
+	case FIELD_PROTO:
+		return r->has_proto;
+	case FIELD_SRC:
+		return r->src.family;
+	case FIELD_DST:
+		return r->dst.family;
+	case FIELD_SPORT:
+		return r->sport.set;
+	case FIELD_DPORT:
+		return r->dport.set;
+	case FIELD_ICMP_TYPE:
+		return r->has_icmp_type;
+	case FIELD_ICMP_CODE:
+		return r->has_icmp_code;
+	case FIELD_IFACE:
+		return r->iface[0];
+	case FIELD_STATE:
+		return r->state;
+	case FIELD_PAYLOAD:
+		return r->payload_len && payload_is_text(r);
+	case FIELD_PAYLOAD_HEX:
+		return r->payload_len && !payload_is_text(r);
+	case FIELD_PAYLOAD_WITHIN:
+		return r->payload_within;
+	case FIELD_LOG:
+		return r->log;
+	case FIELD_LOG_RATE:
+		return r->log && (all || log_rate(r) != KFW_LOG_RATE_DEFAULT);
+	case FIELD_LOG_BURST:
+		return r->log && (all || log_burst(r) != KFW_LOG_BURST_DEFAULT);
+	case FIELD_COMMENT:
+		return r->comment[0];
+	case FIELD_COUNT:
+		break;
+	}
+	return false;
+}
+
+/*
+ * The value of one match field as the canonical text shows it, without the
+ * quotes of KIND_TEXT fields; "" for flags. Text and JSON both go through
+ * here so the two can never disagree.
  */
 static bool field_value(const struct rule *r, enum field f, char *buf, size_t len)
 {
 	struct sbuf sb = { .buf = buf, .len = len };
+	size_t i;
 
+	if (len)
+		buf[0] = '\0';
 	switch (f) {
 	case FIELD_PROTO:
-		if (!r->has_proto)
-			return false;
 		format_proto(&sb, r->proto);
 		break;
 	case FIELD_SRC:
-		if (!r->src.family)
-			return false;
 		format_addr(&sb, &r->src);
 		break;
 	case FIELD_DST:
-		if (!r->dst.family)
-			return false;
 		format_addr(&sb, &r->dst);
 		break;
 	case FIELD_SPORT:
-		if (!r->sport.set)
-			return false;
 		format_ports(&sb, &r->sport);
 		break;
 	case FIELD_DPORT:
-		if (!r->dport.set)
-			return false;
 		format_ports(&sb, &r->dport);
 		break;
+	case FIELD_ICMP_TYPE:
+		format_icmp_type(&sb, r);
+		break;
+	case FIELD_ICMP_CODE:
+		sb_printf(&sb, "%u", r->icmp_code);
+		break;
 	case FIELD_IFACE:
-		if (!r->iface[0])
-			return false;
 		sb_printf(&sb, "%.*s", IFNAMSIZ - 1, r->iface);
+		break;
+	case FIELD_STATE:
+		format_state(&sb, r->state);
+		break;
+	case FIELD_PAYLOAD:
+		sb_printf(&sb, "%.*s", (int)r->payload_len, (const char *)r->payload);
+		break;
+	case FIELD_PAYLOAD_HEX:
+		for (i = 0; i < r->payload_len; i++)
+			sb_printf(&sb, "%02x", r->payload[i]);
+		break;
+	case FIELD_PAYLOAD_WITHIN:
+		sb_printf(&sb, "%u", r->payload_within);
+		break;
+	case FIELD_LOG:
+		break;
+	case FIELD_LOG_RATE:
+		if (log_rate(r) % 60 == 0)
+			sb_printf(&sb, "%" PRIu32 "/s", log_rate(r) / 60);
+		else
+			sb_printf(&sb, "%" PRIu32 "/m", log_rate(r));
+		break;
+	case FIELD_LOG_BURST:
+		sb_printf(&sb, "%" PRIu32, log_burst(r));
+		break;
+	case FIELD_COMMENT:
+		sb_printf(&sb, "%.*s", KFW_COMMENT_MAX - 1, r->comment);
 		break;
 	case FIELD_COUNT:
 		return false;
@@ -530,8 +1099,8 @@ static bool field_value(const struct rule *r, enum field f, char *buf, size_t le
 	return sb_finish(&sb) >= 0;
 }
 
-/* Big enough for the longest field value: an IPv6 address with /128. */
-#define FIELD_VALUE_MAX	(INET6_ADDRSTRLEN + 8)
+/* Big enough for the longest field value: a payload-hex of 128 bytes. */
+#define FIELD_VALUE_MAX	(2 * KFW_PAYLOAD_MAX + 8)
 
 static void format_match(struct sbuf *sb, const struct rule *r)
 {
@@ -540,9 +1109,16 @@ static void format_match(struct sbuf *sb, const struct rule *r)
 	int f;
 
 	for (f = 0; f < FIELD_COUNT; f++) {
-		if (!field_value(r, (enum field)f, value, sizeof(value)))
+		if (!field_present(r, (enum field)f, false))
 			continue;
-		sb_printf(sb, "%s%s %s", sep, field_names[f], value);
+		if (!field_value(r, (enum field)f, value, sizeof(value)))
+			sb->overflow = true;
+		if (fields[f].kind == KIND_FLAG)
+			sb_printf(sb, "%s%s", sep, fields[f].name);
+		else if (fields[f].kind == KIND_TEXT)
+			sb_printf(sb, "%s%s \"%s\"", sep, fields[f].name, value);
+		else
+			sb_printf(sb, "%s%s %s", sep, fields[f].name, value);
 		sep = " ";
 	}
 }
@@ -585,6 +1161,27 @@ int rule_format(const struct rule *r, char *buf, size_t len)
 	return sb_finish(&sb);
 }
 
+/**
+ * rule_format_line() - a rule as `fwctl list` prints it, without the newline
+ * @r: the rule, with handle and counters
+ * @buf: output, e.g. "7 in drop 12 720 proto tcp dport 22"
+ * @len: size of @buf; RULE_LINE_MAX always suffices
+ *
+ * Return: the length of the text, or -1 (and "" in @buf) if @buf is too small.
+ */
+int rule_format_line(const struct rule *r, char *buf, size_t len)
+{
+	struct sbuf sb = { .buf = buf, .len = len };
+	char match[RULE_TEXT_MAX];
+
+	if (rule_format_match(r, match, sizeof(match)) < 0)
+		sb.overflow = true;
+	sb_printf(&sb, "%" PRIu64 " %s %s %" PRIu64 " %" PRIu64 "%s%s",
+		  r->handle, rule_dir_name(r->dir), rule_verdict_name(r->action),
+		  r->packets, r->bytes, match[0] ? " " : "", match);
+	return sb_finish(&sb);
+}
+
 static void json_string(struct sbuf *sb, const char *s)
 {
 	const unsigned char *p;
@@ -624,7 +1221,9 @@ int rule_json_string(char *buf, size_t len, const char *s)
  * @len: size of @buf; RULE_JSON_MAX always suffices
  *
  * Match fields appear only when present, each as a string holding exactly
- * the canonical text of its value.
+ * the canonical text of its value (without the quotes of payload and
+ * comment text), except "log":true. A log rule always shows its log-rate
+ * and log-burst, also when they are the defaults.
  *
  * Return: the length written, or -1 (and "" in @buf) if @buf is too small.
  */
@@ -639,9 +1238,15 @@ int rule_format_json(const struct rule *r, char *buf, size_t len)
 		  r->handle, rule_dir_name(r->dir), rule_verdict_name(r->action),
 		  r->packets, r->bytes);
 	for (f = 0; f < FIELD_COUNT; f++) {
-		if (!field_value(r, (enum field)f, value, sizeof(value)))
+		if (!field_present(r, (enum field)f, true))
 			continue;
-		sb_printf(&sb, ",\"%s\":", field_names[f]);
+		if (fields[f].kind == KIND_FLAG) {
+			sb_printf(&sb, ",\"%s\":true", fields[f].name);
+			continue;
+		}
+		if (!field_value(r, (enum field)f, value, sizeof(value)))
+			sb.overflow = true;
+		sb_printf(&sb, ",\"%s\":", fields[f].name);
 		json_string(&sb, value);
 	}
 	sb_printf(&sb, "}");

@@ -15,12 +15,21 @@
 
 #include "uapi/kfw.h"
 
-/* Room for any error message the parsers produce, bad token included. */
+/*
+ * Room for any error message the parsers produce, bad token included.
+ * Tokens longer than RULE_TOKEN_SHOWN are cut short in the new messages.
+ */
 #define RULE_ERR_MAX	256
-/* Room for the canonical text of any rule, "in drop" and matches included. */
-#define RULE_TEXT_MAX	256
+#define RULE_TOKEN_SHOWN 40
+/*
+ * Room for the canonical text of any rule, "in drop" and matches included:
+ * at most about 750 bytes, most of it a 128-byte payload-hex and a comment.
+ */
+#define RULE_TEXT_MAX	1024
+/* Room for a `list` line: the canonical text and four numbers. */
+#define RULE_LINE_MAX	(RULE_TEXT_MAX + 64)
 /* Room for the JSON object of any rule, counters and escapes included. */
-#define RULE_JSON_MAX	512
+#define RULE_JSON_MAX	1536
 
 /* An address match; family is 0 when the rule does not match on it. */
 struct rule_addr {
@@ -50,11 +59,45 @@ struct rule {
 	struct rule_ports sport;
 	struct rule_ports dport;
 	char iface[IFNAMSIZ];	/* "" when the rule matches any interface */
+	uint8_t state;		/* KFW_STATE_* bits, 0 for any state */
+	bool has_icmp_type;
+	uint8_t icmp_type;
+	bool has_icmp_code;
+	uint8_t icmp_code;
+	uint8_t payload_len;	/* 0 when the rule does not match payload */
+	uint8_t payload[KFW_PAYLOAD_MAX];
+	uint16_t payload_within; /* 0 for the whole payload */
+	bool log;
+	uint32_t log_rate;	/* lines per minute; 0: not given, the default */
+	uint32_t log_burst;	/* 0: not given, the default */
+	char comment[KFW_COMMENT_MAX];	/* "" for none */
 
 	/* Filled in only for rules read back from the kernel. */
 	uint64_t handle;
 	uint64_t packets;
 	uint64_t bytes;
+};
+
+/*
+ * A packet for `fwctl test`: single addresses, single ports and one state.
+ * Fields that are not set are unknown to the kernel.
+ */
+struct rule_packet {
+	uint8_t dir;		/* enum kfw_dir */
+	bool has_proto;
+	uint8_t proto;
+	struct rule_addr src;	/* prefix always the full length */
+	struct rule_addr dst;
+	bool has_sport;
+	uint16_t sport;
+	bool has_dport;
+	uint16_t dport;
+	char iface[IFNAMSIZ];
+	uint8_t state;		/* one KFW_STATE_* bit, or 0 */
+	bool has_icmp_type;
+	uint8_t icmp_type;
+	bool has_icmp_code;
+	uint8_t icmp_code;
 };
 
 const char *rule_dir_name(uint8_t dir);
@@ -68,7 +111,10 @@ int rule_parse_policy(int argc, char *const argv[], uint8_t *dir,
 		      uint8_t *verdict, char *err, size_t errlen);
 int rule_parse(struct rule *r, int argc, char *const argv[],
 	       char *err, size_t errlen);
+int rule_parse_packet(struct rule_packet *p, int argc, char *const argv[],
+		      char *err, size_t errlen);
 int rule_format(const struct rule *r, char *buf, size_t len);
+int rule_format_line(const struct rule *r, char *buf, size_t len);
 int rule_format_match(const struct rule *r, char *buf, size_t len);
 int rule_format_json(const struct rule *r, char *buf, size_t len);
 int rule_json_string(char *buf, size_t len, const char *s);

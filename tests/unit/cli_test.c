@@ -99,7 +99,7 @@ static void test_bad_tokens(void **state)
 		{ "frob", "fwctl: unknown command 'frob'\n" },
 		{ "-x list", "fwctl: unknown option '-x'\n" },
 		{ "add sideways drop", "fwctl: invalid direction 'sideways'\n" },
-		{ "add in reject", "fwctl: invalid action 'reject'\n" },
+		{ "add in refuse", "fwctl: invalid action 'refuse'\n" },
 		{ "add in drop port 22", "fwctl: unknown keyword 'port'\n" },
 		{ "add in drop proto tcp dport", "fwctl: missing value for 'dport'\n" },
 		{ "add in drop src 192.0.2.1 src 192.0.2.2",
@@ -121,7 +121,8 @@ static void test_bad_tokens(void **state)
 		{ "del 1 2", "fwctl: unexpected argument '2'\n" },
 		{ "insert 0 in drop", "fwctl: invalid position '0'\n" },
 		{ "insert x in drop", "fwctl: invalid position 'x'\n" },
-		{ "policy in reject", "fwctl: invalid action 'reject'\n" },
+		{ "policy in reject", "fwctl: invalid policy 'reject'\n" },
+		{ "policy in refuse", "fwctl: invalid policy 'refuse'\n" },
 		{ "policy sideways drop", "fwctl: invalid direction 'sideways'\n" },
 		{ "policy in drop now", "fwctl: unexpected argument 'now'\n" },
 		{ "list extra", "fwctl: unexpected argument 'extra'\n" },
@@ -131,6 +132,38 @@ static void test_bad_tokens(void **state)
 		{ "stats extra", "fwctl: unexpected argument 'extra'\n" },
 		{ "restore a b", "fwctl: unexpected argument 'b'\n" },
 		{ "-j add in drop proto tcp dport 0-65536", "fwctl: invalid port '65536'\n" },
+		{ "add in drop state bogus", "fwctl: invalid state 'bogus'\n" },
+		{ "add in drop state new,bogus", "fwctl: invalid state 'bogus'\n" },
+		{ "add in drop proto icmp icmp-type ping", "fwctl: invalid icmp type 'ping'\n" },
+		{ "add in drop proto icmp icmp-type echo-request icmp-code 256",
+		  "fwctl: invalid icmp code '256'\n" },
+		{ "add in drop payload-hex xyz", "fwctl: invalid hex 'xyz'\n" },
+		{ "add in drop payload a\"b", "fwctl: invalid payload 'a\"b'\n" },
+		{ "add in drop payload x payload-within 0",
+		  "fwctl: invalid payload-within '0'\n" },
+		{ "add in drop log log-rate 5/h", "fwctl: invalid log rate '5/h'\n" },
+		{ "add in drop log log-burst 0", "fwctl: invalid log burst '0'\n" },
+		{ "add in drop comment a\"b", "fwctl: invalid comment 'a\"b'\n" },
+		{ "add in drop log-rate 5/s", "fwctl: 'log-rate' needs log\n" },
+		{ "add in drop log-burst 5", "fwctl: 'log-burst' needs log\n" },
+		{ "add in drop payload-within 10", "fwctl: 'payload-within' needs payload\n" },
+		{ "add in drop proto icmp icmp-code 0", "fwctl: 'icmp-code' needs icmp-type\n" },
+		{ "add in drop icmp-type 8", "fwctl: 'icmp-type' needs proto icmp or icmpv6\n" },
+		{ "add in drop payload a payload-hex 61",
+		  "fwctl: payload and payload-hex are exclusive\n" },
+		{ "insert 1 in reject log log", "fwctl: duplicate keyword 'log'\n" },
+		{ "test sideways", "fwctl: invalid direction 'sideways'\n" },
+		{ "test in src 192.0.2.0/24", "fwctl: invalid address '192.0.2.0/24'\n" },
+		{ "test in src 192.0.2.1 dst 2001:db8::1",
+		  "fwctl: src and dst are of different families\n" },
+		{ "test in dport 22", "fwctl: 'dport' needs proto tcp or udp\n" },
+		{ "test in proto tcp dport 1-2", "fwctl: invalid port '1-2'\n" },
+		{ "test in state new,established",
+		  "fwctl: invalid state 'new,established'\n" },
+		{ "-j test in icmp-type echo-request",
+		  "fwctl: 'icmp-type' needs proto icmp or icmpv6\n" },
+		{ "test in log", "fwctl: unknown keyword 'log'\n" },
+		{ "test in drop", "fwctl: unknown keyword 'drop'\n" },
 	};
 	size_t i;
 
@@ -149,6 +182,12 @@ static void test_missing_arguments(void **state)
 	expect_failure("del", "fwctl: missing handle (usage: fwctl del HANDLE)\n");
 	expect_failure("policy", "fwctl: missing direction (usage: fwctl policy DIR accept|drop)\n");
 	expect_failure("policy out", "fwctl: missing action (usage: fwctl policy DIR accept|drop)\n");
+	expect_failure("test", "fwctl: missing direction (usage: fwctl test DIR [proto P] "
+		       "[src ADDR] [dst ADDR] [sport N] [dport N] [iface NAME] [state S] "
+		       "[icmp-type T] [icmp-code C])\n");
+	expect_failure("-j test", "fwctl: missing direction (usage: fwctl test DIR [proto P] "
+		       "[src ADDR] [dst ADDR] [sport N] [dport N] [iface NAME] [state S] "
+		       "[icmp-type T] [icmp-code C])\n");
 }
 
 static void test_restore_file_errors(void **state)
@@ -184,7 +223,7 @@ static void test_help_version(void **state)
 {
 	static const char *const names[] = {
 		"add", "insert", "del", "list", "flush", "policy", "zero",
-		"save", "restore", "stats", "help", "version",
+		"save", "restore", "stats", "test", "help", "version",
 	};
 	static const char *const help[] = { "help", "--help", "-h" };
 	struct result res;
@@ -211,6 +250,17 @@ static void test_help_version(void **state)
 				fail_msg("fwctl %s does not list '%s'", help[i], names[j]);
 		}
 	}
+
+	/* The usage of test, and the new grammar, are in the help. */
+	run(&res, "help");
+	assert_non_null(strstr(res.out, "\n  test DIR [proto P] [src ADDR] [dst ADDR] "
+			       "[sport N] [dport N] [iface NAME] [state S] "
+			       "[icmp-type T] [icmp-code C]\n"));
+	assert_non_null(strstr(res.out, "ACTION  accept | drop | reject\n"));
+	assert_non_null(strstr(res.out, " state STATE[,STATE...]"));
+	assert_non_null(strstr(res.out, " payload-hex HEX"));
+	assert_non_null(strstr(res.out, " log-rate N/s|N/m"));
+	assert_non_null(strstr(res.out, " comment TEXT"));
 
 	/* No command at all is a mistake: help, but on stderr and failing. */
 	run(&res, "");

@@ -13,7 +13,9 @@ int main(void)
 	int failed = 0;
 
 	failed += rule_test_run(&total);
+	failed += match_test_run(&total);
 	failed += restore_test_run(&total);
+	failed += show_test_run(&total);
 	failed += cli_test_run(&total);
 
 	/* cmocka buffers nothing, but our line must come last. */

@@ -167,7 +167,7 @@ static void test_errors(void **state)
 	expect_error("add\n", "line 1: missing direction");
 	expect_error("add in\n", "line 1: missing action");
 	expect_error("add sideways drop\n", "line 1: invalid direction 'sideways'");
-	expect_error("add in reject\n", "line 1: invalid action 'reject'");
+	expect_error("add in refuse\n", "line 1: invalid action 'refuse'");
 	expect_error("add in drop port 22\n", "line 1: unknown keyword 'port'");
 	expect_error("add in drop proto tcp dport\n", "line 1: missing value for 'dport'");
 	expect_error("add in drop src 192.0.2.1 src 192.0.2.1\n",
@@ -186,7 +186,7 @@ static void test_errors(void **state)
 	expect_error("policy\n", "line 1: missing direction");
 	expect_error("policy in\n", "line 1: missing action");
 	expect_error("policy sideways drop\n", "line 1: invalid direction 'sideways'");
-	expect_error("policy in reject\n", "line 1: invalid action 'reject'");
+	expect_error("policy in reject\n", "line 1: invalid policy 'reject'");
 	expect_error("policy in drop now\n", "line 1: unexpected argument 'now'");
 	expect_error("policy in drop\npolicy in accept\n",
 		     "line 2: duplicate policy for 'in'");
@@ -295,6 +295,124 @@ static void test_save_round_trip(void **state)
 	restore_free(&rs);
 }
 
+static void test_quoted_tokens(void **state)
+{
+	const char *text =
+		"add in drop proto tcp payload \"GET /admin\" comment \"no admin\"\n"
+		"add in drop comment \"a # b\" # a real comment\n"
+		"add in drop comment \"#hash\"\n"
+		"add in drop payload \"  two  spaces  \"\t\r\n"
+		"\"add\" \"in\" \"accept\" comment \"x\"y\"\n";
+	char err[RESTORE_ERR_MAX];
+	char buf[RULE_TEXT_MAX];
+	struct restore rs;
+
+	(void)state;
+	/* On line 5 only the '"' before the newline ends the quoted token. */
+	assert_int_equal(parse_text(&rs, text, err), -1);
+	assert_string_equal(err, "line 5: invalid comment 'x\"y'");
+	restore_free(&rs);
+
+	text =
+		"add in drop proto tcp payload \"GET /admin\" comment \"no admin\"\n"
+		"add in drop comment \"a # b\" # a real comment\n"
+		"add in drop comment \"#hash\"\n"
+		"add in drop payload \"  two  spaces  \"\t\r\n"
+		"\"add\" \"in\" \"accept\" comment \"x\"\n";
+	assert_int_equal(parse_text(&rs, text, err), 0);
+	assert_int_equal(rs.count, 5);
+	rule_text(&rs, 0, buf);
+	assert_string_equal(buf, "in drop proto tcp payload \"GET /admin\" comment \"no admin\"");
+	assert_string_equal(rs.rules[0].comment, "no admin");
+	assert_int_equal(rs.rules[0].payload_len, 10);
+	rule_text(&rs, 1, buf);
+	assert_string_equal(buf, "in drop comment \"a # b\"");
+	rule_text(&rs, 2, buf);
+	assert_string_equal(buf, "in drop comment \"#hash\"");
+	rule_text(&rs, 3, buf);
+	assert_string_equal(buf, "in drop payload \"  two  spaces  \"");
+	rule_text(&rs, 4, buf);
+	assert_string_equal(buf, "in accept comment \"x\"");
+	restore_free(&rs);
+}
+
+static void test_quote_errors(void **state)
+{
+	(void)state;
+	expect_error("add in drop comment \"allow ssh\n",
+		     "line 1: missing closing quote in '\"allow ssh'");
+	expect_error("add in drop comment \"allow ssh   \t\r\n",
+		     "line 1: missing closing quote in '\"allow ssh'");
+	expect_error("add in drop comment \"a\"b\n",
+		     "line 1: missing closing quote in '\"a\"b'");
+	expect_error("add in drop comment \"\n", "line 1: missing closing quote in '\"'");
+	expect_error("\nadd in drop comment \"0123456789012345678901234567890123456789 more\n",
+		     "line 2: missing closing quote in "
+		     "'\"012345678901234567890123456789012345678...'");
+	expect_error("add in drop comment \"\"\n", "line 1: invalid comment ''");
+	expect_error("add in drop payload \"\"\n", "line 1: invalid payload ''");
+	expect_error("add in drop comment \"a\"b\" x\n", "line 1: invalid comment 'a\"b'");
+	expect_error("add in drop comment \"a\\b\"\n", "line 1: invalid comment 'a\\b'");
+	/* A quoted keyword is still that keyword, and a '"' inside a word is text. */
+	expect_error("add in drop \"state\" \"bogus\"\n", "line 1: invalid state 'bogus'");
+	expect_error("add in drop comment a\"b\n", "line 1: invalid comment 'a\"b'");
+}
+
+static void test_new_errors(void **state)
+{
+	(void)state;
+	expect_error("add in drop state bogus\n", "line 1: invalid state 'bogus'");
+	expect_error("add in drop proto icmp icmp-type ping\n",
+		     "line 1: invalid icmp type 'ping'");
+	expect_error("add in drop payload-hex xyz\n", "line 1: invalid hex 'xyz'");
+	expect_error("add in drop log log-rate 5/h\n", "line 1: invalid log rate '5/h'");
+	expect_error("add in drop log-rate 5/s\n", "line 1: 'log-rate' needs log");
+	expect_error("add in drop payload-within 5\n", "line 1: 'payload-within' needs payload");
+	expect_error("add in drop proto icmp icmp-code 0\n", "line 1: 'icmp-code' needs icmp-type");
+	expect_error("add in drop payload a payload-hex 61\n",
+		     "line 1: payload and payload-hex are exclusive");
+	expect_error("add in drop icmp-type 8\n", "line 1: 'icmp-type' needs proto icmp or icmpv6");
+}
+
+/* save | restore | save is byte-identical, text with blanks included. */
+static void test_save_round_trip_matches(void **state)
+{
+	const char *save =
+		"policy in drop\n"
+		"policy out accept\n"
+		"add in accept state established,related\n"
+		"add in reject proto tcp dport 23 log comment \"no telnet, ever\"\n"
+		"add in drop proto tcp dport 80 payload \"GET /admin\" payload-within 512 "
+		"log log-rate 20/s log-burst 5 comment \"# not a comment\"\n"
+		"add in drop proto udp payload-hex 00ff0d0a\n"
+		"add in drop payload \" \"\n"
+		"add in accept proto icmp icmp-type echo-request icmp-code 0\n"
+		"add in accept proto icmpv6 src 2001:db8::/32 icmp-type neighbour-solicitation\n"
+		"add out drop proto icmp icmp-type 42 log log-rate 7/m\n"
+		"add out accept iface veth0 state new comment \"a  b\"\n";
+	char err[RESTORE_ERR_MAX];
+	char buf[RULE_TEXT_MAX];
+	struct restore rs;
+	char *out;
+	size_t len = 0, i;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(parse_text(&rs, save, err), 0);
+	f = open_memstream(&out, &len);
+	assert_non_null(f);
+	fprintf(f, "policy in %s\n", rule_verdict_name(rs.policy[KFW_DIR_IN]));
+	fprintf(f, "policy out %s\n", rule_verdict_name(rs.policy[KFW_DIR_OUT]));
+	for (i = 0; i < rs.count; i++) {
+		rule_text(&rs, i, buf);
+		fprintf(f, "add %s\n", buf);
+	}
+	fclose(f);
+	assert_string_equal(out, save);
+	free(out);
+	restore_free(&rs);
+}
+
 int restore_test_run(int *total)
 {
 	static const struct CMUnitTest tests[] = {
@@ -308,6 +426,10 @@ int restore_test_run(int *total)
 		cmocka_unit_test(test_many_rules),
 		cmocka_unit_test(test_read_error),
 		cmocka_unit_test(test_save_round_trip),
+		cmocka_unit_test(test_quoted_tokens),
+		cmocka_unit_test(test_quote_errors),
+		cmocka_unit_test(test_new_errors),
+		cmocka_unit_test(test_save_round_trip_matches),
 	};
 
 	*total += (int)ARRAY_SIZE(tests);

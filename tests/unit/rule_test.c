@@ -18,63 +18,6 @@
 #include "unit.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define TOKENS_MAX 64
-
-struct tokens {
-	char buf[1024];
-	char *argv[TOKENS_MAX];
-	int argc;
-};
-
-/* Splits on single spaces, as the shell would for these simple cases. */
-static void split(struct tokens *t, const char *line)
-{
-	char *p;
-
-	snprintf(t->buf, sizeof(t->buf), "%s", line);
-	t->argc = 0;
-	for (p = strtok(t->buf, " "); p; p = strtok(NULL, " ")) {
-		assert_true(t->argc < TOKENS_MAX);
-		t->argv[t->argc++] = p;
-	}
-}
-
-static int parse(struct rule *r, const char *line, char *err)
-{
-	struct tokens t;
-
-	split(&t, line);
-	err[0] = '\0';
-	return rule_parse(r, t.argc, t.argv, err, RULE_ERR_MAX);
-}
-
-static void expect_error(const char *line, const char *want)
-{
-	char err[RULE_ERR_MAX];
-	struct rule r;
-
-	if (parse(&r, line, err) != -1)
-		fail_msg("'%s' parsed, want error \"%s\"", line, want);
-	if (strcmp(err, want))
-		fail_msg("'%s': error \"%s\", want \"%s\"", line, err, want);
-}
-
-/* Parses @line and checks that its canonical text is @want. */
-static void expect_text(const char *line, const char *want)
-{
-	char err[RULE_ERR_MAX];
-	char text[RULE_TEXT_MAX];
-	struct rule r;
-	int len;
-
-	if (parse(&r, line, err))
-		fail_msg("'%s': unexpected error \"%s\"", line, err);
-	len = rule_format(&r, text, sizeof(text));
-	assert_int_equal(len, strlen(text));
-	if (strcmp(text, want))
-		fail_msg("'%s': text \"%s\", want \"%s\"", line, text, want);
-}
-
 static void test_spec_errors(void **state)
 {
 	static const struct {
@@ -84,7 +27,7 @@ static void test_spec_errors(void **state)
 		{ "",		"missing direction" },
 		{ "in",		"missing action" },
 		{ "sideways drop", "invalid direction 'sideways'" },
-		{ "in reject",	"invalid action 'reject'" },
+		{ "in refuse",	"invalid action 'refuse'" },
 		{ "in drop port 22", "unknown keyword 'port'" },
 		{ "in drop proto tcp dport", "missing value for 'dport'" },
 		{ "in drop src 192.0.2.1 src 192.0.2.2", "duplicate keyword 'src'" },
@@ -104,19 +47,19 @@ static void test_spec_errors(void **state)
 
 	(void)state;
 	for (i = 0; i < ARRAY_SIZE(cases); i++)
-		expect_error(cases[i].line, cases[i].err);
+		unit_expect_error(cases[i].line, cases[i].err);
 }
 
 static void test_dir_action(void **state)
 {
 	(void)state;
-	expect_text("in accept", "in accept");
-	expect_text("in drop", "in drop");
-	expect_text("out accept", "out accept");
-	expect_text("out drop", "out drop");
-	expect_error("IN drop", "invalid direction 'IN'");
-	expect_error("in DROP", "invalid action 'DROP'");
-	expect_error("drop in", "invalid direction 'drop'");
+	unit_expect_text("in accept", "in accept");
+	unit_expect_text("in drop", "in drop");
+	unit_expect_text("out accept", "out accept");
+	unit_expect_text("out drop", "out drop");
+	unit_expect_error("IN drop", "invalid direction 'IN'");
+	unit_expect_error("in DROP", "invalid action 'DROP'");
+	unit_expect_error("drop in", "invalid direction 'drop'");
 }
 
 static void test_fields(void **state)
@@ -125,7 +68,7 @@ static void test_fields(void **state)
 	struct rule r;
 
 	(void)state;
-	assert_int_equal(parse(&r, "out accept proto udp src 192.0.2.1 "
+	assert_int_equal(unit_parse(&r, "out accept proto udp src 192.0.2.1 "
 			       "dst 198.51.100.0/24 sport 53 dport 1024-65535 "
 			       "iface veth0", err), 0);
 	assert_int_equal(r.dir, KFW_DIR_OUT);
@@ -146,7 +89,7 @@ static void test_fields(void **state)
 	assert_int_equal(r.dport.last, 65535);
 	assert_string_equal(r.iface, "veth0");
 
-	assert_int_equal(parse(&r, "in drop", err), 0);
+	assert_int_equal(unit_parse(&r, "in drop", err), 0);
 	assert_false(r.has_proto);
 	assert_int_equal(r.src.family, 0);
 	assert_int_equal(r.dst.family, 0);
@@ -158,61 +101,61 @@ static void test_fields(void **state)
 static void test_proto(void **state)
 {
 	(void)state;
-	expect_text("in drop proto tcp", "in drop proto tcp");
-	expect_text("in drop proto udp", "in drop proto udp");
-	expect_text("in drop proto icmp", "in drop proto icmp");
-	expect_text("in drop proto icmpv6", "in drop proto icmpv6");
+	unit_expect_text("in drop proto tcp", "in drop proto tcp");
+	unit_expect_text("in drop proto udp", "in drop proto udp");
+	unit_expect_text("in drop proto icmp", "in drop proto icmp");
+	unit_expect_text("in drop proto icmpv6", "in drop proto icmpv6");
 	/* Numbers with a name print as the name. */
-	expect_text("in drop proto 6", "in drop proto tcp");
-	expect_text("in drop proto 17", "in drop proto udp");
-	expect_text("in drop proto 1", "in drop proto icmp");
-	expect_text("in drop proto 58", "in drop proto icmpv6");
-	expect_text("in drop proto 0", "in drop proto 0");
-	expect_text("in drop proto 47", "in drop proto 47");
-	expect_text("in drop proto 255", "in drop proto 255");
-	expect_text("in drop proto 006", "in drop proto tcp");
-	expect_error("in drop proto 256", "invalid protocol '256'");
-	expect_error("in drop proto -1", "invalid protocol '-1'");
-	expect_error("in drop proto +6", "invalid protocol '+6'");
-	expect_error("in drop proto 0x6", "invalid protocol '0x6'");
-	expect_error("in drop proto TCP", "invalid protocol 'TCP'");
-	expect_error("in drop proto sctp", "invalid protocol 'sctp'");
+	unit_expect_text("in drop proto 6", "in drop proto tcp");
+	unit_expect_text("in drop proto 17", "in drop proto udp");
+	unit_expect_text("in drop proto 1", "in drop proto icmp");
+	unit_expect_text("in drop proto 58", "in drop proto icmpv6");
+	unit_expect_text("in drop proto 0", "in drop proto 0");
+	unit_expect_text("in drop proto 47", "in drop proto 47");
+	unit_expect_text("in drop proto 255", "in drop proto 255");
+	unit_expect_text("in drop proto 006", "in drop proto tcp");
+	unit_expect_error("in drop proto 256", "invalid protocol '256'");
+	unit_expect_error("in drop proto -1", "invalid protocol '-1'");
+	unit_expect_error("in drop proto +6", "invalid protocol '+6'");
+	unit_expect_error("in drop proto 0x6", "invalid protocol '0x6'");
+	unit_expect_error("in drop proto TCP", "invalid protocol 'TCP'");
+	unit_expect_error("in drop proto sctp", "invalid protocol 'sctp'");
 }
 
 static void test_addresses(void **state)
 {
 	(void)state;
-	expect_text("in drop src 192.0.2.1", "in drop src 192.0.2.1/32");
-	expect_text("in drop dst 203.0.113.9/32", "in drop dst 203.0.113.9/32");
-	expect_text("in drop src 2001:db8::1", "in drop src 2001:db8::1/128");
-	expect_text("in drop src 2001:0db8:0000:0000:0000:0000:0000:0001/128",
+	unit_expect_text("in drop src 192.0.2.1", "in drop src 192.0.2.1/32");
+	unit_expect_text("in drop dst 203.0.113.9/32", "in drop dst 203.0.113.9/32");
+	unit_expect_text("in drop src 2001:db8::1", "in drop src 2001:db8::1/128");
+	unit_expect_text("in drop src 2001:0db8:0000:0000:0000:0000:0000:0001/128",
 		    "in drop src 2001:db8::1/128");
-	expect_text("in drop dst 2001:db8:0:0:1:0:0:1",
+	unit_expect_text("in drop dst 2001:db8:0:0:1:0:0:1",
 		    "in drop dst 2001:db8::1:0:0:1/128");
-	expect_text("in drop src 192.0.2.0/0 dst 198.51.100.0/0",
+	unit_expect_text("in drop src 192.0.2.0/0 dst 198.51.100.0/0",
 		    "in drop src 0.0.0.0/0 dst 0.0.0.0/0");
-	expect_text("in drop src ::/0", "in drop src ::/0");
-	expect_text("in drop src 2001:db8::/32 dst 2001:db8:1::/48",
+	unit_expect_text("in drop src ::/0", "in drop src ::/0");
+	unit_expect_text("in drop src 2001:db8::/32 dst 2001:db8:1::/48",
 		    "in drop src 2001:db8::/32 dst 2001:db8:1::/48");
 
-	expect_error("in drop src 192.0.2", "invalid address '192.0.2'");
-	expect_error("in drop src 192.0.2.1.5", "invalid address '192.0.2.1.5'");
-	expect_error("in drop src 2001:db8:::1", "invalid address '2001:db8:::1'");
-	expect_error("in drop src host.example", "invalid address 'host.example'");
-	expect_error("in drop src 300.1.2.3/24", "invalid address '300.1.2.3'");
-	expect_error("in drop src /24", "invalid address ''");
-	expect_error("in drop dst 2001:db8::/129",
+	unit_expect_error("in drop src 192.0.2", "invalid address '192.0.2'");
+	unit_expect_error("in drop src 192.0.2.1.5", "invalid address '192.0.2.1.5'");
+	unit_expect_error("in drop src 2001:db8:::1", "invalid address '2001:db8:::1'");
+	unit_expect_error("in drop src host.example", "invalid address 'host.example'");
+	unit_expect_error("in drop src 300.1.2.3/24", "invalid address '300.1.2.3'");
+	unit_expect_error("in drop src /24", "invalid address ''");
+	unit_expect_error("in drop dst 2001:db8::/129",
 		     "invalid prefix length '129' in '2001:db8::/129'");
-	expect_error("in drop src 192.0.2.0/", "invalid prefix length '' in '192.0.2.0/'");
-	expect_error("in drop src 192.0.2.0/-1",
+	unit_expect_error("in drop src 192.0.2.0/", "invalid prefix length '' in '192.0.2.0/'");
+	unit_expect_error("in drop src 192.0.2.0/-1",
 		     "invalid prefix length '-1' in '192.0.2.0/-1'");
-	expect_error("in drop src 192.0.2.0/x",
+	unit_expect_error("in drop src 192.0.2.0/x",
 		     "invalid prefix length 'x' in '192.0.2.0/x'");
-	expect_error("in drop src 192.0.2.0/24/1",
+	unit_expect_error("in drop src 192.0.2.0/24/1",
 		     "invalid prefix length '24/1' in '192.0.2.0/24/1'");
-	expect_error("in drop src 2001:db8::1 dst 192.0.2.1",
+	unit_expect_error("in drop src 2001:db8::1 dst 192.0.2.1",
 		     "src and dst are of different families");
-	expect_text("in drop src 2001:db8::1 dst 2001:db8::2",
+	unit_expect_text("in drop src 2001:db8::1 dst 2001:db8::2",
 		    "in drop src 2001:db8::1/128 dst 2001:db8::2/128");
 }
 
@@ -220,70 +163,70 @@ static void test_addresses(void **state)
 static void test_prefix_masking(void **state)
 {
 	(void)state;
-	expect_text("in drop src 192.0.2.7/24", "in drop src 192.0.2.0/24");
-	expect_text("in drop src 192.0.2.255/25", "in drop src 192.0.2.128/25");
-	expect_text("in drop src 192.0.2.255/31", "in drop src 192.0.2.254/31");
-	expect_text("in drop src 203.0.113.77/32", "in drop src 203.0.113.77/32");
-	expect_text("in drop src 198.51.100.200/1", "in drop src 128.0.0.0/1");
-	expect_text("in drop dst 203.0.113.77/0", "in drop dst 0.0.0.0/0");
-	expect_text("in drop src 2001:db8::ffff/112", "in drop src 2001:db8::/112");
-	expect_text("in drop src 2001:db8:1234:5678::1/36",
+	unit_expect_text("in drop src 192.0.2.7/24", "in drop src 192.0.2.0/24");
+	unit_expect_text("in drop src 192.0.2.255/25", "in drop src 192.0.2.128/25");
+	unit_expect_text("in drop src 192.0.2.255/31", "in drop src 192.0.2.254/31");
+	unit_expect_text("in drop src 203.0.113.77/32", "in drop src 203.0.113.77/32");
+	unit_expect_text("in drop src 198.51.100.200/1", "in drop src 128.0.0.0/1");
+	unit_expect_text("in drop dst 203.0.113.77/0", "in drop dst 0.0.0.0/0");
+	unit_expect_text("in drop src 2001:db8::ffff/112", "in drop src 2001:db8::/112");
+	unit_expect_text("in drop src 2001:db8:1234:5678::1/36",
 		    "in drop src 2001:db8:1000::/36");
-	expect_text("in drop src 2001:db8::1/127", "in drop src 2001:db8::/127");
-	expect_text("in drop src 2001:db8::3/128", "in drop src 2001:db8::3/128");
-	expect_text("in drop src 2001:db8::3/0", "in drop src ::/0");
-	expect_text("in drop src 2001:db8:ffff:ffff::/33",
+	unit_expect_text("in drop src 2001:db8::1/127", "in drop src 2001:db8::/127");
+	unit_expect_text("in drop src 2001:db8::3/128", "in drop src 2001:db8::3/128");
+	unit_expect_text("in drop src 2001:db8::3/0", "in drop src ::/0");
+	unit_expect_text("in drop src 2001:db8:ffff:ffff::/33",
 		    "in drop src 2001:db8:8000::/33");
 }
 
 static void test_ports(void **state)
 {
 	(void)state;
-	expect_text("in drop proto tcp dport 0", "in drop proto tcp dport 0");
-	expect_text("in drop proto tcp dport 65535", "in drop proto tcp dport 65535");
-	expect_text("in drop proto tcp dport 0-65535", "in drop proto tcp dport 0-65535");
-	expect_text("in drop proto udp sport 80-80", "in drop proto udp sport 80");
-	expect_text("in drop proto udp sport 1000-2000",
+	unit_expect_text("in drop proto tcp dport 0", "in drop proto tcp dport 0");
+	unit_expect_text("in drop proto tcp dport 65535", "in drop proto tcp dport 65535");
+	unit_expect_text("in drop proto tcp dport 0-65535", "in drop proto tcp dport 0-65535");
+	unit_expect_text("in drop proto udp sport 80-80", "in drop proto udp sport 80");
+	unit_expect_text("in drop proto udp sport 1000-2000",
 		    "in drop proto udp sport 1000-2000");
-	expect_text("in drop proto 6 dport 22", "in drop proto tcp dport 22");
-	expect_text("in drop proto 17 sport 53", "in drop proto udp sport 53");
-	expect_text("in drop proto tcp dport 022", "in drop proto tcp dport 22");
+	unit_expect_text("in drop proto 6 dport 22", "in drop proto tcp dport 22");
+	unit_expect_text("in drop proto 17 sport 53", "in drop proto udp sport 53");
+	unit_expect_text("in drop proto tcp dport 022", "in drop proto tcp dport 22");
 
-	expect_error("in drop proto tcp dport 65536", "invalid port '65536'");
-	expect_error("in drop proto tcp dport 0-65536", "invalid port '65536'");
-	expect_error("in drop proto tcp dport 99999999999999999999",
+	unit_expect_error("in drop proto tcp dport 65536", "invalid port '65536'");
+	unit_expect_error("in drop proto tcp dport 0-65536", "invalid port '65536'");
+	unit_expect_error("in drop proto tcp dport 99999999999999999999",
 		     "invalid port '99999999999999999999'");
-	expect_error("in drop proto tcp dport ssh", "invalid port 'ssh'");
-	expect_error("in drop proto tcp dport -5", "invalid port '-5'");
-	expect_error("in drop proto tcp dport 5-", "invalid port '5-'");
-	expect_error("in drop proto tcp dport -", "invalid port '-'");
-	expect_error("in drop proto tcp dport 1-2-3", "invalid port '2-3'");
-	expect_error("in drop proto tcp dport +5", "invalid port '+5'");
-	expect_error("in drop proto tcp sport 2-1", "invalid port range '2-1'");
-	expect_error("in drop proto tcp sport 65535-0", "invalid port range '65535-0'");
+	unit_expect_error("in drop proto tcp dport ssh", "invalid port 'ssh'");
+	unit_expect_error("in drop proto tcp dport -5", "invalid port '-5'");
+	unit_expect_error("in drop proto tcp dport 5-", "invalid port '5-'");
+	unit_expect_error("in drop proto tcp dport -", "invalid port '-'");
+	unit_expect_error("in drop proto tcp dport 1-2-3", "invalid port '2-3'");
+	unit_expect_error("in drop proto tcp dport +5", "invalid port '+5'");
+	unit_expect_error("in drop proto tcp sport 2-1", "invalid port range '2-1'");
+	unit_expect_error("in drop proto tcp sport 65535-0", "invalid port range '65535-0'");
 
-	expect_error("in drop sport 22", "'sport' needs proto tcp or udp");
-	expect_error("in drop proto icmp dport 22", "'dport' needs proto tcp or udp");
-	expect_error("in drop proto 47 sport 22", "'sport' needs proto tcp or udp");
+	unit_expect_error("in drop sport 22", "'sport' needs proto tcp or udp");
+	unit_expect_error("in drop proto icmp dport 22", "'dport' needs proto tcp or udp");
+	unit_expect_error("in drop proto 47 sport 22", "'sport' needs proto tcp or udp");
 	/* The keyword named is the first port keyword the user wrote. */
-	expect_error("in drop dport 22 sport 1", "'dport' needs proto tcp or udp");
-	expect_error("in drop sport 1 dport 22", "'sport' needs proto tcp or udp");
+	unit_expect_error("in drop dport 22 sport 1", "'dport' needs proto tcp or udp");
+	unit_expect_error("in drop sport 1 dport 22", "'sport' needs proto tcp or udp");
 	/* proto may come after the ports. */
-	expect_text("in drop dport 22 proto tcp", "in drop proto tcp dport 22");
+	unit_expect_text("in drop dport 22 proto tcp", "in drop proto tcp dport 22");
 }
 
 static void test_iface(void **state)
 {
 	(void)state;
-	expect_text("in drop iface veth0", "in drop iface veth0");
-	expect_text("in drop iface eth#1", "in drop iface eth#1");
-	expect_text("in drop iface aaaaaaaaaaaaaaa", "in drop iface aaaaaaaaaaaaaaa");
-	expect_error("in drop iface aaaaaaaaaaaaaaaa",
+	unit_expect_text("in drop iface veth0", "in drop iface veth0");
+	unit_expect_text("in drop iface eth#1", "in drop iface eth#1");
+	unit_expect_text("in drop iface aaaaaaaaaaaaaaa", "in drop iface aaaaaaaaaaaaaaa");
+	unit_expect_error("in drop iface aaaaaaaaaaaaaaaa",
 		     "invalid interface name 'aaaaaaaaaaaaaaaa'");
-	expect_error("in drop iface .", "invalid interface name '.'");
-	expect_error("in drop iface ..", "invalid interface name '..'");
-	expect_error("in drop iface a/b", "invalid interface name 'a/b'");
-	expect_error("in drop iface a:b", "invalid interface name 'a:b'");
+	unit_expect_error("in drop iface .", "invalid interface name '.'");
+	unit_expect_error("in drop iface ..", "invalid interface name '..'");
+	unit_expect_error("in drop iface a/b", "invalid interface name 'a/b'");
+	unit_expect_error("in drop iface a:b", "invalid interface name 'a:b'");
 }
 
 static void test_iface_empty_and_blank(void **state)
@@ -303,40 +246,40 @@ static void test_iface_empty_and_blank(void **state)
 static void test_duplicates(void **state)
 {
 	(void)state;
-	expect_error("in drop proto tcp proto udp", "duplicate keyword 'proto'");
-	expect_error("in drop proto tcp proto", "duplicate keyword 'proto'");
-	expect_error("in drop src 192.0.2.1 src 192.0.2.1", "duplicate keyword 'src'");
-	expect_error("in drop dst 192.0.2.1 dst 192.0.2.2", "duplicate keyword 'dst'");
-	expect_error("in drop proto tcp sport 1 sport 2", "duplicate keyword 'sport'");
-	expect_error("in drop proto tcp dport 1 dport 2", "duplicate keyword 'dport'");
-	expect_error("in drop iface a iface b", "duplicate keyword 'iface'");
+	unit_expect_error("in drop proto tcp proto udp", "duplicate keyword 'proto'");
+	unit_expect_error("in drop proto tcp proto", "duplicate keyword 'proto'");
+	unit_expect_error("in drop src 192.0.2.1 src 192.0.2.1", "duplicate keyword 'src'");
+	unit_expect_error("in drop dst 192.0.2.1 dst 192.0.2.2", "duplicate keyword 'dst'");
+	unit_expect_error("in drop proto tcp sport 1 sport 2", "duplicate keyword 'sport'");
+	unit_expect_error("in drop proto tcp dport 1 dport 2", "duplicate keyword 'dport'");
+	unit_expect_error("in drop iface a iface b", "duplicate keyword 'iface'");
 }
 
 static void test_keywords(void **state)
 {
 	(void)state;
-	expect_error("in drop port 22", "unknown keyword 'port'");
-	expect_error("in drop Proto tcp", "unknown keyword 'Proto'");
-	expect_error("in drop tcp", "unknown keyword 'tcp'");
-	expect_error("in drop proto tcp 22", "unknown keyword '22'");
-	expect_error("in drop src", "missing value for 'src'");
-	expect_error("in drop proto", "missing value for 'proto'");
-	expect_error("in drop iface", "missing value for 'iface'");
+	unit_expect_error("in drop port 22", "unknown keyword 'port'");
+	unit_expect_error("in drop Proto tcp", "unknown keyword 'Proto'");
+	unit_expect_error("in drop tcp", "unknown keyword 'tcp'");
+	unit_expect_error("in drop proto tcp 22", "unknown keyword '22'");
+	unit_expect_error("in drop src", "missing value for 'src'");
+	unit_expect_error("in drop proto", "missing value for 'proto'");
+	unit_expect_error("in drop iface", "missing value for 'iface'");
 	/* A keyword is not a value: it is refused as one. */
-	expect_error("in drop src dst 192.0.2.1", "invalid address 'dst'");
+	unit_expect_error("in drop src dst 192.0.2.1", "invalid address 'dst'");
 	/* The first bad token wins. */
-	expect_error("in drop proto foo port 1", "invalid protocol 'foo'");
+	unit_expect_error("in drop proto foo port 1", "invalid protocol 'foo'");
 }
 
 /* Input order does not matter; output order is fixed. */
 static void test_canonical_order(void **state)
 {
 	(void)state;
-	expect_text("out drop iface lo dport 443 sport 1024-65535 dst 198.51.100.1 "
+	unit_expect_text("out drop iface lo dport 443 sport 1024-65535 dst 198.51.100.1 "
 		    "src 192.0.2.0/24 proto tcp",
 		    "out drop proto tcp src 192.0.2.0/24 dst 198.51.100.1/32 "
 		    "sport 1024-65535 dport 443 iface lo");
-	expect_text("in accept iface veth1 src 2001:db8::/64",
+	unit_expect_text("in accept iface veth1 src 2001:db8::/64",
 		    "in accept src 2001:db8::/64 iface veth1");
 }
 
@@ -347,14 +290,14 @@ static void test_format_match(void **state)
 	struct rule r;
 
 	(void)state;
-	assert_int_equal(parse(&r, "in drop proto tcp src 192.0.2.1 dport 22", err), 0);
+	assert_int_equal(unit_parse(&r, "in drop proto tcp src 192.0.2.1 dport 22", err), 0);
 	assert_int_equal(rule_format_match(&r, text, sizeof(text)), 35);
 	assert_string_equal(text, "proto tcp src 192.0.2.1/32 dport 22");
-	assert_int_equal(parse(&r, "out drop", err), 0);
+	assert_int_equal(unit_parse(&r, "out drop", err), 0);
 	assert_int_equal(rule_format_match(&r, text, sizeof(text)), 0);
 	assert_string_equal(text, "");
 	/* Too small a buffer is an error, never a cut-off rule. */
-	assert_int_equal(parse(&r, "in drop proto tcp src 192.0.2.1 dport 22", err), 0);
+	assert_int_equal(unit_parse(&r, "in drop proto tcp src 192.0.2.1 dport 22", err), 0);
 	assert_int_equal(rule_format_match(&r, text, 10), -1);
 	assert_string_equal(text, "");
 	assert_int_equal(rule_format(&r, text, 10), -1);
@@ -370,7 +313,7 @@ static void test_format_longest(void **state)
 	struct rule r;
 
 	(void)state;
-	assert_int_equal(parse(&r, "out accept proto tcp "
+	assert_int_equal(unit_parse(&r, "out accept proto tcp "
 			       "src ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255/128 "
 			       "dst ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/128 "
 			       "sport 65534-65535 dport 65534-65535 "
@@ -394,7 +337,7 @@ static void test_json(void **state)
 	struct rule r;
 
 	(void)state;
-	assert_int_equal(parse(&r, "in drop dport 22 src 192.0.2.1 proto tcp", err), 0);
+	assert_int_equal(unit_parse(&r, "in drop dport 22 src 192.0.2.1 proto tcp", err), 0);
 	r.handle = 7;
 	r.packets = 12;
 	r.bytes = 720;
@@ -403,19 +346,19 @@ static void test_json(void **state)
 		"{\"handle\":7,\"dir\":\"in\",\"action\":\"drop\",\"packets\":12,"
 		"\"bytes\":720,\"proto\":\"tcp\",\"src\":\"192.0.2.1/32\",\"dport\":\"22\"}");
 
-	assert_int_equal(parse(&r, "out accept", err), 0);
+	assert_int_equal(unit_parse(&r, "out accept", err), 0);
 	r.handle = 8;
 	assert_true(rule_format_json(&r, json, sizeof(json)) > 0);
 	assert_string_equal(json,
 		"{\"handle\":8,\"dir\":\"out\",\"action\":\"accept\",\"packets\":0,\"bytes\":0}");
 
-	assert_int_equal(parse(&r, "out drop proto 47 dst 2001:db8::/64 iface veth0", err), 0);
+	assert_int_equal(unit_parse(&r, "out drop proto 47 dst 2001:db8::/64 iface veth0", err), 0);
 	assert_true(rule_format_json(&r, json, sizeof(json)) > 0);
 	assert_string_equal(json,
 		"{\"handle\":0,\"dir\":\"out\",\"action\":\"drop\",\"packets\":0,"
 		"\"bytes\":0,\"proto\":\"47\",\"dst\":\"2001:db8::/64\",\"iface\":\"veth0\"}");
 
-	assert_int_equal(parse(&r, "in accept proto udp sport 1000-2000 dport 53", err), 0);
+	assert_int_equal(unit_parse(&r, "in accept proto udp sport 1000-2000 dport 53", err), 0);
 	assert_true(rule_format_json(&r, json, sizeof(json)) > 0);
 	assert_non_null(strstr(json, ",\"proto\":\"udp\",\"sport\":\"1000-2000\",\"dport\":\"53\"}"));
 }
@@ -437,7 +380,7 @@ static void test_json_escape(void **state)
 	assert_int_equal(rule_json_string(buf, 4, "veth0"), -1);
 	assert_string_equal(buf, "");
 
-	assert_int_equal(parse(&r, "in drop iface we\"i\\rd", err), 0);
+	assert_int_equal(unit_parse(&r, "in drop iface we\"i\\rd", err), 0);
 	assert_true(rule_format_json(&r, json, sizeof(json)) > 0);
 	assert_non_null(strstr(json, ",\"iface\":\"we\\\"i\\\\rd\"}"));
 }
@@ -478,10 +421,10 @@ static void test_round_trip(void **state)
 
 	(void)state;
 	for (i = 0; i < ARRAY_SIZE(lines); i++) {
-		if (parse(&r1, lines[i], err))
+		if (unit_parse(&r1, lines[i], err))
 			fail_msg("'%s': %s", lines[i], err);
 		assert_true(rule_format(&r1, text1, sizeof(text1)) > 0);
-		if (parse(&r2, text1, err))
+		if (unit_parse(&r2, text1, err))
 			fail_msg("'%s' (from '%s'): %s", text1, lines[i], err);
 		assert_true(rule_format(&r2, text2, sizeof(text2)) > 0);
 		assert_string_equal(text1, text2);
@@ -501,19 +444,19 @@ static void test_round_trip_prefixes(void **state)
 	for (len = 0; len <= 128; len++) {
 		if (len <= 32) {
 			snprintf(line, sizeof(line), "in drop src 203.0.113.255/%d", len);
-			assert_int_equal(parse(&r, line, err), 0);
+			assert_int_equal(unit_parse(&r, line, err), 0);
 			assert_int_equal(r.src.prefix, len);
 			assert_true(rule_format(&r, text, sizeof(text)) > 0);
-			assert_int_equal(parse(&r, text, err), 0);
+			assert_int_equal(unit_parse(&r, text, err), 0);
 			assert_true(rule_format(&r, again, sizeof(again)) > 0);
 			assert_string_equal(text, again);
 		}
 		snprintf(line, sizeof(line),
 			 "in drop dst 2001:db8:ffff:ffff:ffff:ffff:ffff:ffff/%d", len);
-		assert_int_equal(parse(&r, line, err), 0);
+		assert_int_equal(unit_parse(&r, line, err), 0);
 		assert_int_equal(r.dst.prefix, len);
 		assert_true(rule_format(&r, text, sizeof(text)) > 0);
-		assert_int_equal(parse(&r, text, err), 0);
+		assert_int_equal(unit_parse(&r, text, err), 0);
 		assert_true(rule_format(&r, again, sizeof(again)) > 0);
 		assert_string_equal(text, again);
 	}
@@ -539,7 +482,7 @@ static void test_policy(void **state)
 	assert_int_equal(rule_parse_policy(2, bad_dir, &dir, &verdict, err, sizeof(err)), -1);
 	assert_string_equal(err, "invalid direction 'up'");
 	assert_int_equal(rule_parse_policy(2, bad_verdict, &dir, &verdict, err, sizeof(err)), -1);
-	assert_string_equal(err, "invalid action 'reject'");
+	assert_string_equal(err, "invalid policy 'reject'");
 	assert_int_equal(rule_parse_policy(3, extra, &dir, &verdict, err, sizeof(err)), -1);
 	assert_string_equal(err, "unexpected argument 'now'");
 }
@@ -594,7 +537,10 @@ static void test_names(void **state)
 	assert_int_equal(rule_parse_dir("", &v), -1);
 	assert_int_equal(rule_parse_verdict("accept", &v), 0);
 	assert_int_equal(v, KFW_VERDICT_ACCEPT);
-	assert_int_equal(rule_parse_verdict("reject", &v), -1);
+	assert_int_equal(rule_parse_verdict("reject", &v), 0);
+	assert_int_equal(v, KFW_VERDICT_REJECT);
+	assert_string_equal(rule_verdict_name(KFW_VERDICT_REJECT), "reject");
+	assert_int_equal(rule_parse_verdict("refuse", &v), -1);
 }
 
 int rule_test_run(int *total)
