@@ -56,7 +56,7 @@ static bool kfw_match_port(u16 port, const struct kfw_port_range *range)
 bool kfw_match_packet(const struct kfw_match *match,
 		      const struct kfw_packet *pkt)
 {
-	u8 fields = match->fields;
+	u16 fields = match->fields;
 
 	if (match->family != NFPROTO_UNSPEC && match->family != pkt->family)
 		return false;
