@@ -5,6 +5,7 @@
 # make check        install what is missing, build, and run every test
 # make vm           a shell in the VM with kfw loaded and fwctl on PATH
 # make unit         fwctl's host unit tests only
+# make kunit        the KUnit suites on the debug kernel (built once, cached)
 # make clean
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -15,7 +16,7 @@ STOCK_KVER = $(shell tests/deps.sh --kernel-version)
 STOCK_KDIR = /lib/modules/$(STOCK_KVER)/build
 STOCK_KERNEL = /boot/vmlinuz-$(STOCK_KVER)
 
-VM = tests/vm/run-vm.sh --module ts_bm
+VM = tests/vm/run-vm.sh --module ts_kmp
 
 all: module fwctl
 
@@ -35,11 +36,20 @@ unit:
 stock-build:
 	$(MAKE) KDIR=$(STOCK_KDIR) module fwctl
 
-integration: stock-build
-	$(VM) --kernel $(STOCK_KERNEL) --quiet tests/vm/integration.sh
+# The VM suites, on the stock kernel and on the debug kernel.
+SUITES = integration stateful
+
+$(SUITES): stock-build
+	$(VM) --kernel $(STOCK_KERNEL) --quiet tests/vm/$@.sh
+
+$(SUITES:%=%-debug): fwctl
+	tests/kernel/debug-vm.sh tests/vm/$(@:%-debug=%).sh
+
+kunit:
+	tests/kernel/kunit.sh
 
 check: deps
-	tests/check.sh unit integration
+	tests/check.sh unit kunit $(SUITES) $(SUITES:%=%-debug)
 
 demo: deps
 	$(MAKE) stock-build
@@ -54,4 +64,5 @@ clean:
 	$(MAKE) -C ctl clean
 	-$(MAKE) -C tests/unit clean
 
-.PHONY: all module fwctl deps unit stock-build integration check demo vm clean
+.PHONY: all module fwctl deps unit stock-build kunit check demo vm clean \
+	$(SUITES) $(SUITES:%=%-debug)

@@ -253,7 +253,7 @@ static int kfw_nl_parse_owned(struct nlattr **tb, struct kfw_rule_spec *spec,
 					   within ? nla_get_u16(within) : 0);
 		if (IS_ERR(found)) {
 			NL_SET_ERR_MSG_ATTR(extack, payload,
-					    "cannot prepare the payload search (ts_bm)");
+					    "cannot prepare the payload search (ts_kmp)");
 			return PTR_ERR(found);
 		}
 		spec->match.payload = found;

@@ -155,6 +155,9 @@ static u8 kfw_packet_state(const struct sk_buff *skb)
 	enum ip_conntrack_info ctinfo;
 	const struct nf_conn *ct = nf_ct_get(skb, &ctinfo);
 
+	/* Untracked packets have no conntrack entry either, but no state. */
+	if (ctinfo == IP_CT_UNTRACKED)
+		return 0;
 	if (!ct)
 		return KFW_STATE_INVALID;
 	switch (ctinfo) {
@@ -167,7 +170,6 @@ static u8 kfw_packet_state(const struct sk_buff *skb)
 	case IP_CT_RELATED_REPLY:
 		return KFW_STATE_RELATED;
 	default:
-		/* Untracked: no state to match. */
 		return 0;
 	}
 }

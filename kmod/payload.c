@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Payload matches: the kernel's textsearch (Boyer-Moore) over the transport
- * payload, which walks paged and fragmented skbs without linearizing them.
+ * Payload matches: the kernel's textsearch over the transport payload, which
+ * walks paged and fragmented skbs without linearizing them. Knuth-Morris-
+ * Pratt carries its state from one block of the skb to the next, so it finds
+ * a pattern that straddles two; Boyer-Moore (ts_bm) would miss it.
  */
 
 #include <linux/skbuff.h>
@@ -17,7 +19,7 @@ struct kfw_payload *kfw_payload_create(const void *pattern, unsigned int len,
 	payload = kzalloc(sizeof(*payload), GFP_KERNEL_ACCOUNT);
 	if (!payload)
 		return ERR_PTR(-ENOMEM);
-	payload->ts = textsearch_prepare("bm", pattern, len, GFP_KERNEL,
+	payload->ts = textsearch_prepare("kmp", pattern, len, GFP_KERNEL,
 					 TS_AUTOLOAD);
 	if (IS_ERR(payload->ts)) {
 		struct ts_config *ts = payload->ts;

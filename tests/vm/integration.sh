@@ -440,7 +440,7 @@ check "fwctl -j stats is valid JSON" sh -c '/sbin/ip netns exec host fwctl -j st
 hook='\{"seen":[0-9]+,"accepted":[0-9]+,"dropped":[0-9]+\}'
 dir="\\{\"ipv4\":$hook,\"ipv6\":$hook\\}"
 check_match "fwctl -j stats has the documented structure" \
-	"^\\{\"in\":$dir,\"out\":$dir,\"rules\":2,\"rule_limit\":$limit\\}\$" "$(n0 fwctl -j stats | kfwprobe json)"
+	"^\\{\"in\":$dir,\"out\":$dir,\"rules\":2,\"rule_limit\":$limit,\"log_suppressed\":0\\}\$" "$(n0 fwctl -j stats | kfwprobe json)"
 check_match "fwctl -j stats counts the drops" '"in":\{"ipv4":\{[^}]*"dropped":5\},"ipv6":\{[^}]*"dropped":5\}' \
 	"$(n0 fwctl -j stats | kfwprobe json)"
 check_eq "fwctl -j list of an empty table" '{"policy":{"in":"accept","out":"accept"},"rules":[]}' \
@@ -459,13 +459,15 @@ out_ipv6_seen
 out_ipv6_accepted
 out_ipv6_dropped
 rules
-rule_limit"
+rule_limit
+log_suppressed"
 check_eq "/proc/net/kfw/stats has every counter, in order" "$names" "$(n0 cat /proc/net/kfw/stats | awk '{ print $1 }')"
 check_eq "fwctl stats has the same names" "$names" "$(n0 fwctl stats | awk '{ print $1 }')"
 check_eq "every stats line is a name and a number" "" "$(n0 cat /proc/net/kfw/stats | awk 'NF != 2 || $2 !~ /^[0-9]+$/')"
 check_eq "stats count the rules" 2 "$(stat_of n0 rules)"
-check_eq "fwctl stats: the same rules and rule_limit as /proc" "$(n0 cat /proc/net/kfw/stats | tail -n 2 | squeeze)" \
-	"$(n0 fwctl stats | tail -n 2 | squeeze)"
+check_eq "fwctl stats: the same rules, rule_limit and log_suppressed as /proc" \
+	"$(n0 cat /proc/net/kfw/stats | tail -n 3 | squeeze)" "$(n0 fwctl stats | tail -n 3 | squeeze)"
+check_eq "nothing logs here: log_suppressed is 0" 0 "$(stat_of n0 log_suppressed)"
 
 # Outgoing drops are counted where they happen, in the sender's namespace.
 step n1 fwctl add out drop proto udp dport 5353
@@ -501,7 +503,7 @@ free=99
 n0 fwctl list | awk '{ print $1 }' | grep -qx 99 && free=4000000000
 check_error "fwctl: unknown command 'frob'" n0 fwctl frob
 check_error "fwctl: invalid direction 'sideways'" n0 fwctl add sideways drop
-check_error "fwctl: invalid action 'reject'" n0 fwctl add in reject
+check_error "fwctl: invalid action 'deny'" n0 fwctl add in deny
 check_error "fwctl: unknown keyword 'port'" n0 fwctl add in drop port 80
 check_error "fwctl: missing value for 'dport'" n0 fwctl add in drop proto tcp dport
 check_error "fwctl: duplicate keyword 'src'" n0 fwctl add in drop src 192.0.2.1 src 192.0.2.2

@@ -9,18 +9,35 @@
  *
  *   kfwprobe tcp-listen ADDR PORT
  *	Listen, then go to the background and print the server's pid. Each
- *	connection is greeted with "kfwprobe\n" and reset once the client
- *	closes, so no TIME_WAIT is left behind to trouble a later connection
- *	from the same source port.
- *   kfwprobe tcp-connect ADDR PORT [from ADDR] [sport PORT] [timeout MS]
+ *	connection is greeted with "kfwprobe\n", gets back whatever it sends,
+ *	and is reset once the client closes, so no TIME_WAIT is left behind to
+ *	trouble a later connection from the same source port.
+ *   kfwprobe tcp-connect ADDR PORT [from ADDR] [sport PORT] [timeout MS] [send TEXT]
  *	Connect and read the greeting: prints "connected" (exit 0), or
- *	"refused", "timeout" or "error: REASON" (exit 1).
+ *	"refused", "timeout" or "error: REASON" (exit 1). With send, TEXT then
+ *	goes to the server in one write, and "echoed" (exit 0) means it came
+ *	back whole; "timeout" that it did not.
  *   kfwprobe udp-echo ADDR PORT
  *	Like tcp-listen, for a UDP server that sends every datagram back.
  *   kfwprobe udp-send ADDR PORT COUNT [from ADDR] [sport PORT] [timeout MS] [size BYTES]
+ *		[pattern TEXT | pattern-hex HEX] [at OFFSET] [split BYTES]
  *	Send COUNT datagrams of BYTES payload (default 32), then wait up to MS
  *	(default 1000) for their echoes: prints "sent N received M", exit 0
- *	when every datagram came back.
+ *	when every datagram came back. A datagram is "kfwprobe SEQ " padded
+ *	with 'x'; pattern writes TEXT (or the bytes HEX) into each at payload
+ *	offset OFFSET (default 16, never over the sequence number). split
+ *	sends each datagram in two calls, the first BYTES with MSG_MORE: the
+ *	stack appends the second part in page fragments, so the datagram
+ *	leaves as a paged skb split at that offset.
+ *   kfwprobe udp-ask ADDR PORT [from ADDR] [sport PORT] [timeout MS]
+ *	Send one datagram on a connected socket and say what came back:
+ *	"echoed" (exit 0); "refused icmp TYPE CODE" or "refused icmpv6 TYPE
+ *	CODE" when the receive failed with ECONNREFUSED, with the ICMP error
+ *	behind it; another "error icmp..." line, or "timeout" (exit 1).
+ *   kfwprobe ping ADDR [timeout MS]
+ *	One ICMP or ICMPv6 echo request from a ping socket (the namespace's
+ *	net.ipv4.ping_group_range must admit the caller): prints "reply" (exit
+ *	0), the ICMP error that came back instead as for udp-ask, or "timeout".
  *   kfwprobe udp-flood ADDR PORT MS [from ADDR] [sport PORT] [size BYTES]
  *	Send datagrams as fast as possible for MS milliseconds, ignoring
  *	errors: prints "sent N received M", exit 0 when anything was sent.
@@ -37,7 +54,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/errqueue.h>
+#include <netinet/icmp6.h>
 #include <netinet/in.h>
+#include <netinet/ip_icmp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -72,9 +92,12 @@ static void __attribute__((noreturn)) usage(void)
 {
 	fprintf(stderr,
 		"Usage: kfwprobe tcp-listen ADDR PORT\n"
-		"       kfwprobe tcp-connect ADDR PORT [from ADDR] [sport PORT] [timeout MS]\n"
+		"       kfwprobe tcp-connect ADDR PORT [from ADDR] [sport PORT] [timeout MS] [send TEXT]\n"
 		"       kfwprobe udp-echo ADDR PORT\n"
 		"       kfwprobe udp-send ADDR PORT COUNT [from ADDR] [sport PORT] [timeout MS] [size BYTES]\n"
+		"                [pattern TEXT | pattern-hex HEX] [at OFFSET] [split BYTES]\n"
+		"       kfwprobe udp-ask ADDR PORT [from ADDR] [sport PORT] [timeout MS]\n"
+		"       kfwprobe ping ADDR [timeout MS]\n"
 		"       kfwprobe udp-flood ADDR PORT MS [from ADDR] [sport PORT] [size BYTES]\n"
 		"       kfwprobe as-uid UID[:GID] COMMAND [ARG...]\n"
 		"       kfwprobe json < FILE\n");
@@ -128,20 +151,63 @@ static void endpoint(struct endpoint *ep, const char *addr, long port)
 	ep->family = ep->ss.ss_family;
 }
 
-/* The optional "from ADDR sport PORT timeout MS size BYTES" of a client. */
+/* Which of the optional arguments a client takes. */
+enum {
+	OPT_TIMEOUT	= 1 << 0,
+	OPT_SIZE	= 1 << 1,
+	OPT_SEND	= 1 << 2,
+	OPT_PATTERN	= 1 << 3,
+};
+
+/*
+ * The optional "from ADDR sport PORT timeout MS size BYTES send TEXT
+ * pattern TEXT pattern-hex HEX at OFFSET split BYTES" of a client.
+ */
 struct client_opts {
 	const char *from;
 	long sport;
 	long timeout_ms;
 	long size;
+	const char *send;
+	char pattern[MAX_PAYLOAD];
+	size_t pattern_len;
+	long at;
+	long split;
 };
 
-static void client_opts(struct client_opts *o, char **argv, bool timeout, bool size)
+static int hex_digit(char c)
 {
-	o->from = NULL;
-	o->sport = 0;
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static size_t hex_bytes(char *out, const char *hex)
+{
+	size_t n = 0;
+
+	if (!*hex || strlen(hex) % 2 || strlen(hex) / 2 > MAX_PAYLOAD)
+		die("invalid hex '%s'", hex);
+	for (; *hex; hex += 2) {
+		int hi = hex_digit(hex[0]), lo = hex_digit(hex[1]);
+
+		if (hi < 0 || lo < 0)
+			die("invalid hex '%s'", hex);
+		out[n++] = (char)(hi << 4 | lo);
+	}
+	return n;
+}
+
+static void client_opts(struct client_opts *o, char **argv, unsigned int allowed)
+{
+	memset(o, 0, sizeof(*o));
 	o->timeout_ms = 1000;
 	o->size = 32;
+	o->at = 16;
 	for (; *argv; argv += 2) {
 		if (!argv[1])
 			die("missing value for '%s'", argv[0]);
@@ -149,13 +215,30 @@ static void client_opts(struct client_opts *o, char **argv, bool timeout, bool s
 			o->from = argv[1];
 		else if (!strcmp(argv[0], "sport"))
 			o->sport = number(argv[1], 1, 65535, "port");
-		else if (timeout && !strcmp(argv[0], "timeout"))
+		else if ((allowed & OPT_TIMEOUT) && !strcmp(argv[0], "timeout"))
 			o->timeout_ms = number(argv[1], 1, 3600000, "timeout");
-		else if (size && !strcmp(argv[0], "size"))
+		else if ((allowed & OPT_SIZE) && !strcmp(argv[0], "size"))
 			o->size = number(argv[1], 16, MAX_PAYLOAD, "size");
+		else if ((allowed & OPT_SEND) && !strcmp(argv[0], "send"))
+			o->send = argv[1];
+		else if ((allowed & OPT_PATTERN) && !strcmp(argv[0], "pattern")) {
+			o->pattern_len = strlen(argv[1]);
+			if (!o->pattern_len || o->pattern_len > MAX_PAYLOAD)
+				die("invalid pattern '%s'", argv[1]);
+			memcpy(o->pattern, argv[1], o->pattern_len);
+		} else if ((allowed & OPT_PATTERN) && !strcmp(argv[0], "pattern-hex"))
+			o->pattern_len = hex_bytes(o->pattern, argv[1]);
+		else if ((allowed & OPT_PATTERN) && !strcmp(argv[0], "at"))
+			o->at = number(argv[1], 0, MAX_PAYLOAD, "offset");
+		else if ((allowed & OPT_PATTERN) && !strcmp(argv[0], "split"))
+			o->split = number(argv[1], 1, MAX_PAYLOAD, "split");
 		else
 			die("unknown option '%s'", argv[0]);
 	}
+	if (o->pattern_len && (size_t)o->at + o->pattern_len > (size_t)o->size)
+		die("the pattern does not fit in %ld bytes at offset %ld", o->size, o->at);
+	if (o->split >= o->size)
+		die("split %ld is not inside the datagram of %ld bytes", o->split, o->size);
 }
 
 /* A socket towards @peer, bound to the client's source address and port. */
@@ -263,8 +346,12 @@ static int tcp_listen(char **argv)
 			setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 			if (write(c, GREETING, strlen(GREETING)) < 0)
 				_exit(1);
-			while (read(c, buf, sizeof(buf)) > 0)
-				;
+			for (;;) {
+				ssize_t n = read(c, buf, sizeof(buf));
+
+				if (n <= 0 || write(c, buf, n) != n)
+					break;
+			}
 			reset_on_close(c);
 			close(c);
 			_exit(0);
@@ -308,6 +395,37 @@ static int failed(int err)
 	return 1;
 }
 
+/* Send @text in one write on a connected socket and wait for its echo. */
+static int tcp_send(int fd, const char *text, int64_t deadline)
+{
+	static char back[MAX_PAYLOAD];
+	size_t len = strlen(text), got = 0;
+
+	if (len > sizeof(back))
+		die("send: text longer than %zu bytes", sizeof(back));
+	if (write(fd, text, len) != (ssize_t)len)
+		return failed(errno);
+	while (got < len) {
+		ssize_t n;
+
+		if (!wait_for(fd, POLLIN, deadline))
+			return verdict("timeout", 1);
+		n = read(fd, back + got, len - got);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n < 0)
+			return failed(errno);
+		if (n == 0)
+			return verdict("error: the server closed the connection", 1);
+		got += n;
+	}
+	if (memcmp(back, text, len))
+		return verdict("error: the echo differs", 1);
+	reset_on_close(fd);
+	close(fd);
+	return verdict("echoed", 0);
+}
+
 static int tcp_connect(char **argv)
 {
 	struct client_opts o;
@@ -321,7 +439,7 @@ static int tcp_connect(char **argv)
 	if (!argv[0] || !argv[1])
 		usage();
 	endpoint(&peer, argv[0], number(argv[1], 1, 65535, "port"));
-	client_opts(&o, argv + 2, true, false);
+	client_opts(&o, argv + 2, OPT_TIMEOUT | OPT_SEND);
 	deadline = now_ms() + o.timeout_ms;
 
 	fd = client_socket(&peer, &o, SOCK_STREAM | SOCK_NONBLOCK);
@@ -353,6 +471,8 @@ static int tcp_connect(char **argv)
 	buf[got] = '\0';
 	if (strcmp(buf, GREETING))
 		return verdict("error: no greeting from the server", 1);
+	if (o.send)
+		return tcp_send(fd, o.send, deadline);
 	reset_on_close(fd);
 	close(fd);
 	return verdict("connected", 0);
@@ -419,6 +539,30 @@ static void datagram(char *buf, long size, unsigned long seq)
 	memset(buf + n, 'x', size - n);
 }
 
+/* The same with the client's pattern, if any, written in at its offset. */
+static void datagram_with(char *buf, const struct client_opts *o, unsigned long seq)
+{
+	int n;
+
+	datagram(buf, o->size, seq);
+	if (!o->pattern_len)
+		return;
+	n = snprintf(NULL, 0, "kfwprobe %lu ", seq);
+	if (o->at < n)
+		die("the pattern at offset %ld would overwrite the sequence number", o->at);
+	memcpy(buf + o->at, o->pattern, o->pattern_len);
+}
+
+/* One datagram, in one send or, split, in two, the first with MSG_MORE. */
+static bool send_datagram(int fd, const char *buf, const struct client_opts *o)
+{
+	if (!o->split)
+		return send(fd, buf, o->size, 0) == o->size;
+	if (send(fd, buf, o->split, MSG_MORE) != o->split)
+		return false;
+	return send(fd, buf + o->split, o->size - o->split, 0) == o->size - o->split;
+}
+
 static int udp_send(char **argv)
 {
 	static char buf[MAX_PAYLOAD], in[MAX_PAYLOAD + 1];
@@ -434,14 +578,14 @@ static int udp_send(char **argv)
 		usage();
 	endpoint(&peer, argv[0], number(argv[1], 1, 65535, "port"));
 	count = number(argv[2], 1, sizeof(echoed) / sizeof(echoed[0]), "count");
-	client_opts(&o, argv + 3, true, true);
+	client_opts(&o, argv + 3, OPT_TIMEOUT | OPT_SIZE | OPT_PATTERN);
 
 	fd = client_socket(&peer, &o, SOCK_DGRAM | SOCK_NONBLOCK);
 	if (connect(fd, (struct sockaddr *)&peer.ss, peer.len) < 0)
 		die("connect: %s", strerror(errno));
 	for (seq = 0; seq < (unsigned long)count; seq++) {
-		datagram(buf, o.size, seq);
-		if (send(fd, buf, o.size, 0) == o.size)
+		datagram_with(buf, &o, seq);
+		if (send_datagram(fd, buf, &o))
 			sent++;
 		else if (!first_err)
 			first_err = errno;
@@ -459,7 +603,7 @@ static int udp_send(char **argv)
 		if (n != o.size || sscanf(in, "kfwprobe %lu ", &seq) != 1 ||
 		    seq >= (unsigned long)count || echoed[seq])
 			continue;
-		datagram(buf, o.size, seq);
+		datagram_with(buf, &o, seq);
 		if (memcmp(buf, in, n))
 			continue;
 		echoed[seq] = true;
@@ -467,6 +611,142 @@ static int udp_send(char **argv)
 	}
 	printf("sent %lu received %lu\n", sent, received);
 	return received == (unsigned long)count ? 0 : 1;
+}
+
+/*
+ * Ask for ICMP errors on the error queue of @fd, as well as in sk_err, so
+ * that the type and code behind an errno can be told.
+ */
+static void want_icmp_errors(int fd, int family)
+{
+	int one = 1;
+
+	if (family == AF_INET)
+		setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
+	else
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one));
+}
+
+/*
+ * Report the ICMP error queued on @fd, if there is one: "refused icmp 3 3"
+ * for a port unreachable, "error icmpv6 1 1" for another error. Returns
+ * false when the queue is empty.
+ */
+static bool icmp_error(int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct sock_extended_err) +
+				    sizeof(struct sockaddr_in6))];
+		struct cmsghdr align;
+	} control;
+	char data[MAX_PAYLOAD];
+	struct iovec iov = { .iov_base = data, .iov_len = sizeof(data) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = control.buf, .msg_controllen = sizeof(control.buf),
+	};
+	struct cmsghdr *cmsg;
+
+	if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+		return false;
+	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+		const struct sock_extended_err *ee = (const void *)CMSG_DATA(cmsg);
+		const char *origin;
+
+		if (!((cmsg->cmsg_level == IPPROTO_IP && cmsg->cmsg_type == IP_RECVERR) ||
+		      (cmsg->cmsg_level == IPPROTO_IPV6 && cmsg->cmsg_type == IPV6_RECVERR)))
+			continue;
+		if (ee->ee_origin == SO_EE_ORIGIN_ICMP)
+			origin = "icmp";
+		else if (ee->ee_origin == SO_EE_ORIGIN_ICMP6)
+			origin = "icmpv6";
+		else
+			origin = "local";
+		printf("%s %s %u %u\n", ee->ee_errno == ECONNREFUSED ? "refused" : "error",
+		       origin, ee->ee_type, ee->ee_code);
+		return true;
+	}
+	printf("error: an error without its origin\n");
+	return true;
+}
+
+static int udp_ask(char **argv)
+{
+	static char buf[MAX_PAYLOAD], in[MAX_PAYLOAD];
+	struct client_opts o;
+	struct endpoint peer;
+	int64_t deadline;
+	int fd;
+
+	if (!argv[0] || !argv[1])
+		usage();
+	endpoint(&peer, argv[0], number(argv[1], 1, 65535, "port"));
+	client_opts(&o, argv + 2, OPT_TIMEOUT);
+
+	fd = client_socket(&peer, &o, SOCK_DGRAM | SOCK_NONBLOCK);
+	want_icmp_errors(fd, peer.family);
+	if (connect(fd, (struct sockaddr *)&peer.ss, peer.len) < 0)
+		die("connect: %s", strerror(errno));
+	datagram(buf, o.size, 0);
+	deadline = now_ms() + o.timeout_ms;
+	if (send(fd, buf, o.size, 0) != o.size)
+		return failed(errno);
+	while (wait_for(fd, POLLIN, deadline)) {
+		ssize_t n;
+
+		if (icmp_error(fd))
+			return 1;
+		n = recv(fd, in, sizeof(in), 0);
+		if (n < 0 && errno == ECONNREFUSED)
+			return verdict("refused", 1);
+		if (n == o.size && !memcmp(in, buf, n))
+			return verdict("echoed", 0);
+	}
+	return verdict("timeout", 1);
+}
+
+/* One echo request from a ping socket; the kernel fills in id and checksum. */
+static int ping(char **argv)
+{
+	struct endpoint peer;
+	struct client_opts o;
+	unsigned char out[64], in[1024];
+	int64_t deadline;
+	int fd;
+
+	if (!argv[0])
+		usage();
+	endpoint(&peer, argv[0], 0);
+	client_opts(&o, argv + 1, OPT_TIMEOUT);
+	if (o.from || o.sport)
+		die("ping takes no from or sport");
+
+	fd = socket(peer.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    peer.family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6);
+	if (fd < 0)
+		die("ping socket: %s (is net.ipv4.ping_group_range set?)", strerror(errno));
+	want_icmp_errors(fd, peer.family);
+	if (connect(fd, (struct sockaddr *)&peer.ss, peer.len) < 0)
+		die("connect: %s", strerror(errno));
+	memset(out, 'p', sizeof(out));
+	out[0] = peer.family == AF_INET ? ICMP_ECHO : ICMP6_ECHO_REQUEST;
+	out[1] = 0;
+	memset(out + 2, 0, 6);	/* checksum, id, sequence */
+	deadline = now_ms() + o.timeout_ms;
+	if (send(fd, out, sizeof(out), 0) != sizeof(out))
+		return failed(errno);
+	while (wait_for(fd, POLLIN, deadline)) {
+		ssize_t n;
+
+		if (icmp_error(fd))
+			return 1;
+		n = recv(fd, in, sizeof(in), 0);
+		if (n < 0 && errno == ECONNREFUSED)
+			return verdict("refused", 1);
+		if (n >= 8 && in[0] == (peer.family == AF_INET ? ICMP_ECHOREPLY : ICMP6_ECHO_REPLY))
+			return verdict("reply", 0);
+	}
+	return verdict("timeout", 1);
 }
 
 static int udp_flood(char **argv)
@@ -482,7 +762,7 @@ static int udp_flood(char **argv)
 		usage();
 	endpoint(&peer, argv[0], number(argv[1], 1, 65535, "port"));
 	end = now_ms() + number(argv[2], 1, 600000, "duration");
-	client_opts(&o, argv + 3, false, true);
+	client_opts(&o, argv + 3, OPT_SIZE);
 
 	fd = client_socket(&peer, &o, SOCK_DGRAM | SOCK_NONBLOCK);
 	if (connect(fd, (struct sockaddr *)&peer.ss, peer.len) < 0)
@@ -732,6 +1012,8 @@ static const struct {
 	{ "tcp-connect", tcp_connect },
 	{ "udp-echo", udp_echo },
 	{ "udp-send", udp_send },
+	{ "udp-ask", udp_ask },
+	{ "ping", ping },
 	{ "udp-flood", udp_flood },
 	{ "as-uid", as_uid },
 	{ "json", json },
