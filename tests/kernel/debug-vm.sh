@@ -1,0 +1,49 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# debug-vm.sh: run a VM test script on the debug kernel, with kfw.ko and
+# ctl/fwctl as the stock-kernel runs use them.
+#
+# Usage: tests/kernel/debug-vm.sh SCRIPT [ARG]...
+#
+# Builds the debug kernel unless it is cached (build.sh), builds kfw.ko
+# against it in a private copy of kmod/ (the work tree's objects are built for
+# the stock kernel and stay), then boots it with tests/vm/run-vm.sh. KASAN,
+# UBSAN, lockdep, kmemleak and panic_on_warn then watch the real traffic,
+# rule churn, namespace deletion and module unload of SCRIPT; run-vm.sh fails
+# the run on any report. The exit status is SCRIPT's, or run-vm.sh's failure.
+#
+# Environment: KFW_VM_TIMEOUT (default 1500 s here: a sanitized kernel under
+# TCG is several times slower), KFW_KERNEL_JOBS, and run-vm.sh's.
+
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/kfw
+jobs=${KFW_KERNEL_JOBS:-2}
+export KFW_VM_TIMEOUT=${KFW_VM_TIMEOUT:-1500}
+
+[[ $# -ge 1 ]] || { echo "Usage: $0 SCRIPT [ARG]..." >&2; exit 2; }
+
+kbuild=$("$here/build.sh" | tail -n 1)
+version=$(cat "$kbuild/include/config/kernel.release")
+
+# One private copy per work tree, so that two trees can run at once.
+work=$cache/debug-module/$(echo "$repo" | sha256sum | cut -c 1-12)
+mkdir -p "$work/kmod"
+exec 9>"$work/.lock"
+flock 9
+rsync -a --delete --include='*/' --include='*.[ch]' --exclude='*' \
+	"$repo/kmod/" "$work/kmod/"
+cp -p "$repo/Kbuild" "$work/Kbuild"
+echo "debug-vm.sh: building kfw.ko against $version" >&2
+if ! nice -n 10 make -C "$kbuild" M="$work" -j"$jobs" modules >"$work/module.log" 2>&1; then
+	tail -n 40 "$work/module.log" >&2
+	echo "debug-vm.sh: FAIL: building kfw.ko (log: $work/module.log)" >&2
+	exit 1
+fi
+
+exec "$repo/tests/vm/run-vm.sh" --kernel "$kbuild/arch/x86/boot/bzImage" \
+	--modules "$kbuild/modroot/lib/modules/$version" --ko "$work/kmod/kfw.ko" \
+	--module ts_kmp --quiet "$@"
