@@ -978,17 +978,18 @@ static void kfw_ref_log(struct kunit *test, const struct kfw_ref_rule *rules,
 
 static void kfw_match_test_random(struct kunit *test)
 {
-	unsigned int nr = kfw_test_rules, round, i, checked = 0, matched = 0, failed = 0;
+	unsigned int nr, round, i, checked = 0, matched = 0, failed = 0;
 	struct kfw_net *kn = test->priv;
 	struct kfw_ref_rule *ref;
 	struct kfw_rule **rules;
 	struct rnd_state rnd;
 
-	ref = kunit_kcalloc(test, nr, sizeof(*ref), GFP_KERNEL);
-	rules = kunit_kcalloc(test, nr, sizeof(*rules), GFP_KERNEL);
+	kfw_test_rnd_init(test, &rnd, 1);
+	nr = kfw_test_rules;
+	ref = kunit_kcalloc(test, max(nr, 1U), sizeof(*ref), GFP_KERNEL);
+	rules = kunit_kcalloc(test, max(nr, 1U), sizeof(*rules), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, ref);
 	KUNIT_ASSERT_NOT_NULL(test, rules);
-	kfw_test_rnd_init(test, &rnd, 1);
 
 	for (round = 0; round < kfw_test_rounds && failed < 5; round++) {
 		u8 policy[KFW_DIR_MAX + 1];

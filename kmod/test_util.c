@@ -7,6 +7,7 @@
  */
 
 #include <linux/inet.h>
+#include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <net/netfilter/nf_conntrack.h>
@@ -119,10 +120,50 @@ struct kfw_rule *kfw_test_rule_alloc(struct kfw_net *kn, u8 dir, u8 action,
 	return kfw_rule_alloc(kn, &spec);
 }
 
-/* Seeds @rnd from the seed parameter and @salt, and logs how to repeat the run. */
+/*
+ * Linux 6.1 runs a module's suites as it comes in, before it parses the
+ * module's parameters: the tests read theirs from its argument string.
+ */
+static void kfw_test_read_params(struct kunit *test)
+{
+	char *args, *next, *word, *value;
+	int err;
+
+	if (!THIS_MODULE || !THIS_MODULE->args || !*THIS_MODULE->args)
+		return;
+	args = kstrdup(THIS_MODULE->args, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, args);
+	next = args;
+	while ((word = strsep(&next, " \t\n"))) {
+		value = strchr(word, '=');
+		if (!value)
+			continue;
+		*value++ = '\0';
+		if (!strcmp(word, "seed"))
+			err = kstrtoul(value, 0, &kfw_test_seed);
+		else if (!strcmp(word, "rounds"))
+			err = kstrtouint(value, 0, &kfw_test_rounds);
+		else if (!strcmp(word, "rules"))
+			err = kstrtouint(value, 0, &kfw_test_rules);
+		else if (!strcmp(word, "packets"))
+			err = kstrtouint(value, 0, &kfw_test_packets);
+		else if (!strcmp(word, "ops"))
+			err = kstrtouint(value, 0, &kfw_test_ops);
+		else
+			err = 0;
+		KUNIT_EXPECT_EQ_MSG(test, err, 0, "bad value for parameter %s", word);
+	}
+	kfree(args);
+}
+
+/*
+ * Seeds @rnd from the seed parameter and @salt, and logs how to repeat the
+ * run; the other parameters of the randomized tests are read then too.
+ */
 void kfw_test_rnd_init(struct kunit *test, struct rnd_state *rnd, u32 salt)
 {
-	kunit_info(test, "seed=%lu (modprobe kfw_test seed=%lu repeats this run)\n",
+	kfw_test_read_params(test);
+	kunit_info(test, "seed=%lu (tests/kernel/kunit.sh seed=%lu repeats this run)\n",
 		   kfw_test_seed, kfw_test_seed);
 	prandom_seed_state(rnd, kfw_test_seed ^ ((u64)salt << 32));
 }

@@ -258,7 +258,8 @@ enum kfw_rule_attr {
 
 /*
  * A packet for KFW_CMD_TEST. KFW_PACKET_A_DIR is required. Addresses and
- * ports are as in rules; KFW_PACKET_A_STATE is a single KFW_STATE_* bit.
+ * ports are as in rules; KFW_PACKET_A_STATE is KFW_STATE_* bits (a real
+ * packet has one).
  */
 enum kfw_packet_attr {
 	KFW_PACKET_A_UNSPEC,

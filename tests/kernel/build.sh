@@ -146,19 +146,20 @@ if [[ ! -f $configured ]]; then
 
 	# A finished build of the same source is a head start: make then only
 	# rebuilds what the new configuration changes.
-	if [[ ! -d $out ]]; then
-		for seed in $(ls -1dt "$cache/kernel/$kernel_version-$deb_version-"*/ 2>/dev/null); do
-			[[ -f $seed/.kfw-build-done ]] || continue
-			say "starting from the build in ${seed%/}"
-			cp -a "${seed%/}" "$out.seed"
-			rm -rf "$out.seed/.kfw-build-done" "$out.seed/modroot" "$out.seed/build.log"
-			# objtool's build records absolute paths: a changed one would
-			# rebuild objtool, and with it every object.
-			grep -rlZ --include='.*.cmd' "${seed%/}" "$out.seed/tools" |
-				xargs -0 -r sed -i "s|${seed%/}|$out|g"
-			mv "$out.seed" "$out"
-			break
-		done
+	# shellcheck disable=SC2012 # our own directory names, newest first
+	seed=$(ls -1t "$cache/kernel/$kernel_version-$deb_version-"*/.kfw-build-done 2>/dev/null |
+		head -n 1)
+	seed=${seed%/.kfw-build-done}
+	if [[ ! -d $out && -n $seed ]]; then
+		say "starting from the build in $seed"
+		rm -rf "$out.seed"
+		cp -a "$seed" "$out.seed"
+		rm -rf "$out.seed/.kfw-build-done" "$out.seed/modroot" "$out.seed/build.log"
+		# objtool's build records absolute paths: a changed one would
+		# rebuild objtool, and with it every object.
+		grep -rlZ --include='.*.cmd' "$seed" "$out.seed/tools" |
+			xargs -0 -r sed -i "s|$seed|$out|g"
+		mv "$out.seed" "$out"
 	fi
 	mkdir -p "$out"
 	cp "$cfg/.config" "$out/.config"
@@ -181,6 +182,7 @@ touch "$done_stamp"
 say "built $kernel_version in $(($(date +%s) - started)) s"
 
 # Builds for older fragments or sources pile up (400 MB each): keep three.
+# shellcheck disable=SC2012 # our own directory names, newest first
 ls -1dt "$cache"/kernel/*/ | tail -n +4 | while read -r old; do
 	say "removing the old build ${old%/}"
 	rm -rf "$old"
