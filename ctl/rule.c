@@ -1141,6 +1141,19 @@ int rule_format_match(const struct rule *r, char *buf, size_t len)
 	return sb_finish(&sb);
 }
 
+/* @head, then the rule's match after a space if it has one. */
+static int format_head_and_match(const struct rule *r, const char *head,
+				 char *buf, size_t len)
+{
+	struct sbuf sb = { .buf = buf, .len = len };
+	char match[RULE_TEXT_MAX];
+
+	if (rule_format_match(r, match, sizeof(match)) < 0)
+		sb.overflow = true;
+	sb_printf(&sb, "%s%s%s", head, match[0] ? " " : "", match);
+	return sb_finish(&sb);
+}
+
 /**
  * rule_format() - the canonical text of a whole rule, as `add` takes it
  * @r: the rule
@@ -1151,14 +1164,11 @@ int rule_format_match(const struct rule *r, char *buf, size_t len)
  */
 int rule_format(const struct rule *r, char *buf, size_t len)
 {
-	struct sbuf sb = { .buf = buf, .len = len };
-	char match[RULE_TEXT_MAX];
+	char head[64];
 
-	if (rule_format_match(r, match, sizeof(match)) < 0)
-		sb.overflow = true;
-	sb_printf(&sb, "%s %s%s%s", rule_dir_name(r->dir),
-		  rule_verdict_name(r->action), match[0] ? " " : "", match);
-	return sb_finish(&sb);
+	snprintf(head, sizeof(head), "%s %s", rule_dir_name(r->dir),
+		 rule_verdict_name(r->action));
+	return format_head_and_match(r, head, buf, len);
 }
 
 /**
@@ -1171,15 +1181,12 @@ int rule_format(const struct rule *r, char *buf, size_t len)
  */
 int rule_format_line(const struct rule *r, char *buf, size_t len)
 {
-	struct sbuf sb = { .buf = buf, .len = len };
-	char match[RULE_TEXT_MAX];
+	char head[128];
 
-	if (rule_format_match(r, match, sizeof(match)) < 0)
-		sb.overflow = true;
-	sb_printf(&sb, "%" PRIu64 " %s %s %" PRIu64 " %" PRIu64 "%s%s",
-		  r->handle, rule_dir_name(r->dir), rule_verdict_name(r->action),
-		  r->packets, r->bytes, match[0] ? " " : "", match);
-	return sb_finish(&sb);
+	snprintf(head, sizeof(head), "%" PRIu64 " %s %s %" PRIu64 " %" PRIu64,
+		 r->handle, rule_dir_name(r->dir), rule_verdict_name(r->action),
+		 r->packets, r->bytes);
+	return format_head_and_match(r, head, buf, len);
 }
 
 static void json_string(struct sbuf *sb, const char *s)
