@@ -20,8 +20,6 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/kfw
-jobs=${KFW_KERNEL_JOBS:-2}
 export KFW_VM_TIMEOUT=${KFW_VM_TIMEOUT:-1500}
 
 [[ $# -ge 1 ]] || { echo "Usage: $0 SCRIPT [ARG]..." >&2; exit 2; }
@@ -29,20 +27,7 @@ export KFW_VM_TIMEOUT=${KFW_VM_TIMEOUT:-1500}
 kbuild=$("$here/build.sh" | tail -n 1)
 version=$(cat "$kbuild/include/config/kernel.release")
 
-# One private copy per work tree, so that two trees can run at once.
-work=$cache/debug-module/$(echo "$repo" | sha256sum | cut -c 1-12)
-mkdir -p "$work/kmod"
-exec 9>"$work/.lock"
-flock 9
-rsync -a --delete --include='*/' --include='*.[ch]' --exclude='*' \
-	"$repo/kmod/" "$work/kmod/"
-cp -p "$repo/Kbuild" "$work/Kbuild"
-echo "debug-vm.sh: building kfw.ko against $version" >&2
-if ! nice -n 10 make -C "$kbuild" M="$work" -j"$jobs" modules >"$work/module.log" 2>&1; then
-	tail -n 40 "$work/module.log" >&2
-	echo "debug-vm.sh: FAIL: building kfw.ko (log: $work/module.log)" >&2
-	exit 1
-fi
+work=$("$here/module-copy.sh" debug-module "$kbuild" | tail -n 1)
 
 exec "$repo/tests/vm/run-vm.sh" --kernel "$kbuild/arch/x86/boot/bzImage" \
 	--modules "$kbuild/modroot/lib/modules/$version" --ko "$work/kmod/kfw.ko" \

@@ -30,8 +30,6 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/kfw
-jobs=${KFW_KERNEL_JOBS:-2}
 suites=(kfw_match kfw_parse kfw_netlink kfw_table)
 
 say() {
@@ -54,20 +52,9 @@ src=$(readlink -f "$kbuild/source")
 
 # --- The test module --------------------------------------------------------
 
-# One private copy per work tree, so that two trees can run at once.
-work=$cache/kunit/$(echo "$repo" | sha256sum | cut -c 1-12)
-mkdir -p "$work/kmod"
-exec 9>"$work/.lock"
-flock 9
-rsync -a --delete --include='*/' --include='*.[ch]' --exclude='*' \
-	"$repo/kmod/" "$work/kmod/"
-cp -p "$repo/Kbuild" "$work/Kbuild"
 say "building kfw_test.ko against $version"
-if ! nice -n 10 make -C "$kbuild" M="$work" KFW_KUNIT=1 -j"$jobs" modules \
-	>"$work/module.log" 2>&1; then
-	tail -n 40 "$work/module.log" >&2
-	die "FAIL: building kfw_test.ko (log: $work/module.log)"
-fi
+work=$("$here/module-copy.sh" kunit "$kbuild" KFW_KUNIT=1 | tail -n 1) ||
+	die "FAIL: building kfw_test.ko"
 ko=$work/kmod/kfw_test.ko
 
 # Each kunit_test_suite() adds one pointer to the module's .kunit_test_suites.
