@@ -520,7 +520,7 @@ kfw_test_table(struct kunit *test, struct kfw_net *kn,
 static u8 kfw_test_verdict(const struct kfw_table *table, u8 dir,
 			   const struct kfw_packet *pkt)
 {
-	const struct kfw_rule *rule = kfw_table_classify(table, dir, pkt);
+	const struct kfw_rule *rule = kfw_test_classify(table, dir, pkt);
 
 	return rule ? rule->action : table->policy[dir];
 }
@@ -555,28 +555,28 @@ static void kfw_match_test_first_match(struct kunit *test)
 
 	/* Two rules match: the earlier one decides. */
 	kfw_test_build_packet(test, &ssh_from_10, &pkt);
-	KUNIT_EXPECT_PTR_EQ(test, kfw_table_classify(table, KFW_DIR_IN, &pkt), r[0]);
+	KUNIT_EXPECT_PTR_EQ(test, kfw_test_classify(table, KFW_DIR_IN, &pkt), r[0]);
 	/* The first rule fails, the next two match: the second decides. */
 	kfw_test_build_packet(test, &telnet_from_10, &pkt);
-	KUNIT_EXPECT_PTR_EQ(test, kfw_table_classify(table, KFW_DIR_IN, &pkt), r[2]);
+	KUNIT_EXPECT_PTR_EQ(test, kfw_test_classify(table, KFW_DIR_IN, &pkt), r[2]);
 	/* Only the last rule of the direction matches. */
 	kfw_test_build_packet(test, &ftp_from_192, &pkt);
-	KUNIT_EXPECT_PTR_EQ(test, kfw_table_classify(table, KFW_DIR_IN, &pkt), r[3]);
+	KUNIT_EXPECT_PTR_EQ(test, kfw_test_classify(table, KFW_DIR_IN, &pkt), r[3]);
 	/* Nothing matches: the policy decides. */
 	kfw_test_build_packet(test, &web_from_192, &pkt);
-	KUNIT_EXPECT_NULL(test, kfw_table_classify(table, KFW_DIR_IN, &pkt));
+	KUNIT_EXPECT_NULL(test, kfw_test_classify(table, KFW_DIR_IN, &pkt));
 	KUNIT_EXPECT_EQ(test, kfw_test_verdict(table, KFW_DIR_IN, &pkt), KFW_VERDICT_DROP);
 	kfw_test_build_packet(test, &v6_web, &pkt);
-	KUNIT_EXPECT_NULL(test, kfw_table_classify(table, KFW_DIR_IN, &pkt));
+	KUNIT_EXPECT_NULL(test, kfw_test_classify(table, KFW_DIR_IN, &pkt));
 
 	/* Rules of the other direction never apply. */
 	kfw_test_build_packet(test, &ssh_from_10, &pkt);
-	KUNIT_EXPECT_PTR_EQ(test, kfw_table_classify(table, KFW_DIR_OUT, &pkt), r[1]);
+	KUNIT_EXPECT_PTR_EQ(test, kfw_test_classify(table, KFW_DIR_OUT, &pkt), r[1]);
 	KUNIT_EXPECT_EQ(test, kfw_test_verdict(table, KFW_DIR_OUT, &pkt), r[1]->action);
 	kfw_test_build_packet(test, &web_from_192, &pkt);
-	KUNIT_EXPECT_PTR_EQ(test, kfw_table_classify(table, KFW_DIR_OUT, &pkt), r[4]);
+	KUNIT_EXPECT_PTR_EQ(test, kfw_test_classify(table, KFW_DIR_OUT, &pkt), r[4]);
 	kfw_test_build_packet(test, &v6_web, &pkt);
-	KUNIT_EXPECT_PTR_EQ(test, kfw_table_classify(table, KFW_DIR_OUT, &pkt), r[4]);
+	KUNIT_EXPECT_PTR_EQ(test, kfw_test_classify(table, KFW_DIR_OUT, &pkt), r[4]);
 }
 
 static void kfw_match_test_empty_table(struct kunit *test)
@@ -590,8 +590,8 @@ static void kfw_match_test_empty_table(struct kunit *test)
 	table = kfw_test_table(test, kn, NULL, NULL, 0, KFW_VERDICT_ACCEPT,
 			       KFW_VERDICT_DROP, none);
 	kfw_test_build_packet(test, &pkt4, &pkt);
-	KUNIT_EXPECT_NULL(test, kfw_table_classify(table, KFW_DIR_IN, &pkt));
-	KUNIT_EXPECT_NULL(test, kfw_table_classify(table, KFW_DIR_OUT, &pkt));
+	KUNIT_EXPECT_NULL(test, kfw_test_classify(table, KFW_DIR_IN, &pkt));
+	KUNIT_EXPECT_NULL(test, kfw_test_classify(table, KFW_DIR_OUT, &pkt));
 	KUNIT_EXPECT_EQ(test, kfw_test_verdict(table, KFW_DIR_IN, &pkt), KFW_VERDICT_ACCEPT);
 	KUNIT_EXPECT_EQ(test, kfw_test_verdict(table, KFW_DIR_OUT, &pkt), KFW_VERDICT_DROP);
 }
@@ -1028,7 +1028,7 @@ static void kfw_match_test_random(struct kunit *test)
 			kfw_ref_random_pkt(test, &rnd, ref, n, &p);
 			kfw_ref_to_packet(&p, &pkt);
 			want = kfw_ref_classify(ref, n, &p);
-			got = kfw_table_classify(table, p.dir, &pkt);
+			got = kfw_test_classify(table, p.dir, &pkt);
 			for (index = 0; got && index < n; index++)
 				if (table->rules[index] == got)
 					break;

@@ -257,6 +257,8 @@ static const struct seq_operations kfw_proc_rules_ops = {
 static int kfw_proc_stats_show(struct seq_file *seq, void *v)
 {
 	struct kfw_net *kn = kfw_net(seq_file_single_net(seq));
+	struct kfw_cls_stats cls, total = {};
+	const struct kfw_table *table;
 	struct kfw_hook_counter sum;
 	unsigned int nr_rules;
 	u8 dir, family;
@@ -272,12 +274,23 @@ static int kfw_proc_stats_show(struct seq_file *seq, void *v)
 			seq_printf(seq, "%s_%s_dropped %llu\n", d, f, sum.dropped);
 		}
 	}
-	rcu_read_lock();
-	nr_rules = rcu_dereference(kn->table)->nr_rules;
-	rcu_read_unlock();
+	/* The classifiers change in place, so their sizes are read under the lock. */
+	mutex_lock(&kn->lock);
+	table = kfw_table_locked(kn);
+	nr_rules = table->nr_rules;
+	for (dir = 0; dir <= KFW_DIR_MAX; dir++) {
+		kfw_cls_stats(table->cls[dir], &cls);
+		total.entries += cls.entries;
+		total.nodes += cls.nodes;
+		total.bytes += cls.bytes;
+	}
+	mutex_unlock(&kn->lock);
 	seq_printf(seq, "rules %u\n", nr_rules);
 	seq_printf(seq, "rule_limit %u\n", kfw_max_rules);
 	seq_printf(seq, "log_suppressed %llu\n", kfw_net_read_log_suppressed(kn));
+	seq_printf(seq, "classifier_entries %lu\n", total.entries);
+	seq_printf(seq, "classifier_nodes %lu\n", total.nodes);
+	seq_printf(seq, "classifier_bytes %lu\n", total.bytes);
 	return 0;
 }
 

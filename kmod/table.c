@@ -119,8 +119,12 @@ static void kfw_table_free_work(struct work_struct *work)
 {
 	struct kfw_table *table;
 	struct kfw_rule *rule;
+	unsigned int dir;
 
 	table = container_of(to_rcu_work(work), struct kfw_table, free_work);
+	if (table->owns_cls)
+		for (dir = 0; dir <= KFW_DIR_MAX; dir++)
+			kfw_cls_destroy(table->cls[dir]);
 	while (table->dead) {
 		rule = table->dead;
 		table->dead = rule->next_dead;
@@ -130,79 +134,158 @@ static void kfw_table_free_work(struct work_struct *work)
 	kvfree(table);
 }
 
-/* A table of @nr rules; the caller fills @rules, then calls kfw_table_index(). */
+/*
+ * A table of @nr rules with @old's policies, counts and classifiers (not yet
+ * its own); the caller fills @rules and adjusts the rest. Only the header is
+ * zeroed: the caller writes every rule pointer.
+ */
 static struct kfw_table *kfw_table_alloc(struct kfw_net *kn, unsigned int nr,
 					 const struct kfw_table *old)
 {
 	struct kfw_table *table;
 
-	table = kvzalloc(struct_size(table, rules, 2 * (size_t)nr),
-			 GFP_KERNEL_ACCOUNT);
+	table = kvmalloc(struct_size(table, rules, nr), GFP_KERNEL_ACCOUNT);
 	if (!table)
 		return NULL;
+	memset(table, 0, sizeof(*table));
 	INIT_RCU_WORK(&table->free_work, kfw_table_free_work);
 	table->counters = &kn->counters;
 	table->nr_rules = nr;
+	table->generation = 1;
 	if (old) {
 		table->generation = old->generation + 1 ?: 1;
 		memcpy(table->policy, old->policy, sizeof(table->policy));
-	} else {
-		table->generation = 1;
+		memcpy(table->cls, old->cls, sizeof(table->cls));
+		memcpy(table->nr_dir, old->nr_dir, sizeof(table->nr_dir));
+		table->nr_state = old->nr_state;
 	}
 	return table;
 }
 
-/* Splits the list into the per-direction arrays the packet path walks. */
-static void kfw_table_index(struct kfw_table *table)
+/* Priorities leave room for 32 insertions between any two rules. */
+#define KFW_PRIO_GAP	(1ULL << 32)
+/* and for 2^30 insertions in front. */
+#define KFW_PRIO_FIRST	(1ULL << 62)
+
+static u64 kfw_prio_of_index(unsigned int index)
 {
-	struct kfw_rule **next[KFW_DIR_MAX + 1];
-	unsigned int i, dir;
-
-	for (i = 0; i < table->nr_rules; i++) {
-		table->nr_dir[table->rules[i]->dir]++;
-		if (table->rules[i]->match.fields & KFW_MATCH_STATE)
-			table->nr_state++;
-	}
-
-	next[0] = table->rules + table->nr_rules;
-	for (dir = 1; dir <= KFW_DIR_MAX; dir++)
-		next[dir] = next[dir - 1] + table->nr_dir[dir - 1];
-	for (dir = 0; dir <= KFW_DIR_MAX; dir++)
-		table->dir_rules[dir] = next[dir];
-
-	for (i = 0; i < table->nr_rules; i++)
-		*next[table->rules[i]->dir]++ = table->rules[i];
+	return KFW_PRIO_FIRST + index * KFW_PRIO_GAP;
 }
 
 /*
- * Swaps @table in; the old table and @dead go after a grace period. The
- * namespace tracks connections exactly while its table has state matches:
- * conntrack's hooks cost every packet, so they are not there for nothing.
- * On error @table is freed and nothing changed.
+ * Gives @table new classifiers holding its rules, with priorities renumbered
+ * from its list order, and counts its rules. Nothing changes on error: the
+ * rules keep their old priorities until every insertion has succeeded.
  */
-static int kfw_table_publish(struct kfw_net *kn, struct kfw_table *table,
-			     struct kfw_rule *dead)
+static int kfw_table_build(struct kfw_table *table)
 {
-	struct kfw_table *old;
+	struct kfw_rule *rule;
+	unsigned int i, dir;
+	int err = -ENOMEM;
+
+	memset(table->cls, 0, sizeof(table->cls));
+	memset(table->nr_dir, 0, sizeof(table->nr_dir));
+	table->nr_state = 0;
+	for (dir = 0; dir <= KFW_DIR_MAX; dir++) {
+		table->cls[dir] = kfw_cls_create();
+		if (!table->cls[dir])
+			goto fail;
+	}
+	for (i = 0; i < table->nr_rules; i++) {
+		rule = table->rules[i];
+		err = kfw_cls_insert(table->cls[rule->dir], &rule->match,
+				     kfw_prio_of_index(i));
+		if (err)
+			goto fail;
+		table->nr_dir[rule->dir]++;
+		table->nr_state += !!(rule->match.fields & KFW_MATCH_STATE);
+		if (!(i % 1024))
+			cond_resched();
+	}
+	for (i = 0; i < table->nr_rules; i++)
+		table->rules[i]->prio = kfw_prio_of_index(i);
+	table->owns_cls = true;
+	return 0;
+
+fail:
+	for (dir = 0; dir <= KFW_DIR_MAX; dir++)
+		kfw_cls_destroy(table->cls[dir]);
+	return err;
+}
+
+/*
+ * The namespace tracks connections exactly while its table has state
+ * matches: conntrack's hooks cost every packet, so they are not there for
+ * nothing. kfw_table_ct_get() turns tracking on before a table that needs it
+ * is published; kfw_table_ct_put() turns it off once the published table no
+ * longer does.
+ */
+static int kfw_table_ct_get(struct kfw_net *kn, const struct kfw_table *table)
+{
 	int err;
 
-	kfw_table_index(table);
-	if (table->nr_state && !kn->conntrack) {
-		err = nf_ct_netns_get(kn->net, NFPROTO_INET);
-		if (err) {
-			kvfree(table);
-			return err;
-		}
-		kn->conntrack = true;
-	}
-	old = rcu_replace_pointer(kn->table, table, lockdep_is_held(&kn->lock));
-	old->dead = dead;
-	queue_rcu_work(kfw_table_wq, &old->free_work);
-	if (!table->nr_state && kn->conntrack) {
+	if (!table->nr_state || kn->conntrack)
+		return 0;
+	err = nf_ct_netns_get(kn->net, NFPROTO_INET);
+	if (err)
+		return err;
+	kn->conntrack = true;
+	return 0;
+}
+
+static void kfw_table_ct_put(struct kfw_net *kn)
+{
+	if (!kfw_table_locked(kn)->nr_state && kn->conntrack) {
 		nf_ct_netns_put(kn->net, NFPROTO_INET);
 		kn->conntrack = false;
 	}
+}
+
+/*
+ * Swaps @table in; the old table and @dead go after a grace period, and the
+ * classifiers with it unless @table took them over. Cannot fail.
+ */
+static void kfw_table_swap(struct kfw_net *kn, struct kfw_table *table,
+			   struct kfw_rule *dead)
+{
+	struct kfw_table *old;
+	unsigned int dir;
+
+	for (dir = 0; dir <= KFW_DIR_MAX; dir++)
+		kfw_cls_publish(table->cls[dir]);
+	old = rcu_replace_pointer(kn->table, table, lockdep_is_held(&kn->lock));
+	if (table->cls[0] == old->cls[0])
+		old->owns_cls = false;
+	old->dead = dead;
+	queue_rcu_work(kfw_table_wq, &old->free_work);
+	kfw_table_ct_put(kn);
+}
+
+/* Publishes a table whose classifiers kfw_table_build() made. */
+static int kfw_table_publish_built(struct kfw_net *kn, struct kfw_table *table,
+				   struct kfw_rule *dead)
+{
+	unsigned int dir;
+	int err;
+
+	err = kfw_table_ct_get(kn, table);
+	if (err) {
+		for (dir = 0; dir <= KFW_DIR_MAX; dir++)
+			kfw_cls_destroy(table->cls[dir]);
+		kvfree(table);
+		return err;
+	}
+	kfw_table_swap(kn, table, dead);
 	return 0;
+}
+
+/* Publishes a table that shares the current classifiers, as they are now. */
+static void kfw_table_publish_shared(struct kfw_net *kn,
+				     struct kfw_table *table,
+				     struct kfw_rule *dead)
+{
+	table->owns_cls = true;
+	kfw_table_swap(kn, table, dead);
 }
 
 /* Links every rule of @table into a dead list. */
@@ -224,7 +307,10 @@ int kfw_table_init(struct kfw_net *kn)
 
 	if (!table)
 		return -ENOMEM;
-	kfw_table_index(table);
+	if (kfw_table_build(table)) {
+		kvfree(table);
+		return -ENOMEM;
+	}
 	RCU_INIT_POINTER(kn->table, table);
 	return 0;
 }
@@ -235,10 +321,33 @@ void kfw_table_destroy(struct kfw_net *kn)
 	struct kfw_table *table = rcu_dereference_protected(kn->table, true);
 	unsigned int i;
 
+	for (i = 0; i <= KFW_DIR_MAX; i++)
+		kfw_cls_destroy(table->cls[i]);
 	for (i = 0; i < table->nr_rules; i++)
 		kfw_rule_destroy(kn, table->rules[i]);
 	kvfree(table);
 	RCU_INIT_POINTER(kn->table, NULL);
+}
+
+/*
+ * A priority between the rules around @index, or 0 if there is no room and
+ * the table must be renumbered. Priorities are never 0.
+ */
+static u64 kfw_table_prio_at(const struct kfw_table *table, unsigned int index)
+{
+	u64 before, after;
+
+	if (!table->nr_rules)
+		return KFW_PRIO_FIRST;
+	if (index == table->nr_rules) {
+		before = table->rules[index - 1]->prio;
+		return before <= U64_MAX - KFW_PRIO_GAP ? before + KFW_PRIO_GAP : 0;
+	}
+	after = table->rules[index]->prio;
+	before = index ? table->rules[index - 1]->prio : 0;
+	if (!index && after > KFW_PRIO_GAP)
+		return after - KFW_PRIO_GAP;
+	return after - before >= 2 ? before + (after - before) / 2 : 0;
 }
 
 /**
@@ -247,12 +356,17 @@ void kfw_table_destroy(struct kfw_net *kn)
  * @rule: from kfw_rule_alloc(); owned by the table on success
  * @index: 0-based position in the list, at most the number of rules
  *
+ * The rule joins the current classifiers in place, unless its neighbours'
+ * priorities leave no room: then the whole table is renumbered and rebuilt,
+ * once every 32 insertions at the same place at worst.
+ *
  * Return: 0, -ENOSPC past kfw_max_rules, -ERANGE for a bad @index, -ENOMEM.
  */
 int kfw_table_insert(struct kfw_net *kn, struct kfw_rule *rule,
 		     unsigned int index)
 {
 	struct kfw_table *old = kfw_table_locked(kn), *table;
+	int err;
 
 	if (old->nr_rules >= kfw_max_rules)
 		return -ENOSPC;
@@ -265,7 +379,33 @@ int kfw_table_insert(struct kfw_net *kn, struct kfw_rule *rule,
 	table->rules[index] = rule;
 	memcpy(table->rules + index + 1, old->rules + index,
 	       (old->nr_rules - index) * sizeof(*old->rules));
-	return kfw_table_publish(kn, table, NULL);
+
+	rule->prio = kfw_table_prio_at(old, index);
+	if (!rule->prio) {
+		err = kfw_table_build(table);
+		if (err) {
+			kvfree(table);
+			return err;
+		}
+		return kfw_table_publish_built(kn, table, NULL);
+	}
+
+	table->nr_dir[rule->dir]++;
+	table->nr_state += !!(rule->match.fields & KFW_MATCH_STATE);
+	err = kfw_table_ct_get(kn, table);
+	if (err)
+		goto fail;
+	err = kfw_cls_insert(table->cls[rule->dir], &rule->match, rule->prio);
+	if (err) {
+		kfw_table_ct_put(kn);
+		goto fail;
+	}
+	kfw_table_publish_shared(kn, table, NULL);
+	return 0;
+
+fail:
+	kvfree(table);
+	return err;
 }
 
 /**
@@ -294,18 +434,28 @@ int kfw_table_delete(struct kfw_net *kn, u64 handle)
 	memcpy(table->rules, old->rules, index * sizeof(*old->rules));
 	memcpy(table->rules + index, old->rules + index + 1,
 	       (old->nr_rules - index - 1) * sizeof(*old->rules));
+	table->nr_dir[rule->dir]--;
+	table->nr_state -= !!(rule->match.fields & KFW_MATCH_STATE);
+	kfw_cls_remove(table->cls[rule->dir], &rule->match, rule->prio);
 	rule->next_dead = NULL;
-	return kfw_table_publish(kn, table, rule);
+	kfw_table_publish_shared(kn, table, rule);
+	return 0;
 }
 
 int kfw_table_flush(struct kfw_net *kn)
 {
 	struct kfw_table *old = kfw_table_locked(kn), *table;
+	int err;
 
 	table = kfw_table_alloc(kn, 0, old);
 	if (!table)
 		return -ENOMEM;
-	return kfw_table_publish(kn, table, kfw_table_all_dead(old));
+	err = kfw_table_build(table);
+	if (err) {
+		kvfree(table);
+		return err;
+	}
+	return kfw_table_publish_built(kn, table, kfw_table_all_dead(old));
 }
 
 int kfw_table_set_policy(struct kfw_net *kn, u8 dir, u8 verdict)
@@ -317,7 +467,8 @@ int kfw_table_set_policy(struct kfw_net *kn, u8 dir, u8 verdict)
 		return -ENOMEM;
 	memcpy(table->rules, old->rules, old->nr_rules * sizeof(*old->rules));
 	table->policy[dir] = verdict;
-	return kfw_table_publish(kn, table, NULL);
+	kfw_table_publish_shared(kn, table, NULL);
+	return 0;
 }
 
 /**
@@ -327,19 +478,28 @@ int kfw_table_set_policy(struct kfw_net *kn, u8 dir, u8 verdict)
  * @nr: how many
  * @policy: the new policies
  *
+ * The new classifiers are built aside, while the packet path still uses the
+ * old ones, and the new table replaces the old one with one pointer store.
+ *
  * Return: 0 or -ENOMEM; on error nothing changed.
  */
 int kfw_table_replace(struct kfw_net *kn, struct kfw_rule **rules,
 		      unsigned int nr, const u8 *policy)
 {
 	struct kfw_table *old = kfw_table_locked(kn), *table;
+	int err;
 
 	table = kfw_table_alloc(kn, nr, old);
 	if (!table)
 		return -ENOMEM;
 	memcpy(table->rules, rules, nr * sizeof(*rules));
 	memcpy(table->policy, policy, sizeof(table->policy));
-	return kfw_table_publish(kn, table, kfw_table_all_dead(old));
+	err = kfw_table_build(table);
+	if (err) {
+		kvfree(table);
+		return err;
+	}
+	return kfw_table_publish_built(kn, table, kfw_table_all_dead(old));
 }
 
 /* Counters are zeroed by remembering their current sums, not by writing to other CPUs. */

@@ -5,6 +5,7 @@
 #include <linux/rcupdate.h>
 #include <linux/workqueue.h>
 
+#include "classify.h"
 #include "counters.h"
 #include "match.h"
 #include "uapi/kfw.h"
@@ -14,6 +15,7 @@ struct kfw_net;
 /**
  * struct kfw_rule - one rule; immutable once published, but for @zeroed
  * @handle: unique in its namespace, never reused
+ * @prio: orders the rules of a table for its classifiers: list order, with gaps
  * @dir: enum kfw_dir
  * @action: enum kfw_verdict
  * @log: log the packets the rule decides on
@@ -29,6 +31,7 @@ struct kfw_net;
  */
 struct kfw_rule {
 	u64 handle;
+	u64 prio;
 	u8 dir;
 	u8 action;
 	bool log;
@@ -64,32 +67,38 @@ struct kfw_rule_spec {
 };
 
 /**
- * struct kfw_table - an immutable snapshot of a namespace's rules
+ * struct kfw_table - a snapshot of a namespace's rule list
  * @free_work: frees the table, and @dead, a grace period after replacement
  * @counters: where @dead rules give back their counter slots
  * @dead: rules removed by the change that replaced this table
+ * @cls: the classifier of each direction, which the packet path asks
+ * @owns_cls: @cls goes with this table; a change that keeps the classifiers
+ *	passes them on to the next table
  * @generation: bumped by every change, never 0 (for dump consistency checks)
  * @policy: default verdict of each direction
  * @nr_rules: length of @rules
  * @nr_state: number of rules with a state match
  * @nr_dir: number of rules of each direction
- * @dir_rules: each direction's rules in evaluation order, inside @rules
- * @rules: every rule in list order, followed by @dir_rules' arrays
+ * @rules: every rule in list order
  *
- * Readers find the current table with rcu_dereference(). Writers build a new
- * table under the namespace's lock and swap it in; the old one is freed
- * after a grace period, so a reader never sees a half-built table.
+ * Readers find the current table with rcu_dereference(). The list and the
+ * policies of a snapshot never change: writers make a new table under the
+ * namespace's lock and swap it in, and the old one is freed after a grace
+ * period. The classifiers are not copied: an add or a delete changes them in
+ * place (see classify.c for how readers stay safe), so a change costs the
+ * same at 100 000 rules as at 10. A restore or a flush builds new ones.
  */
 struct kfw_table {
 	struct rcu_work free_work;
 	struct kfw_counters *counters;
 	struct kfw_rule *dead;
+	struct kfw_cls *cls[KFW_DIR_MAX + 1];
+	bool owns_cls;
 	u32 generation;
 	u8 policy[KFW_DIR_MAX + 1];
 	unsigned int nr_rules;
 	unsigned int nr_state;
 	unsigned int nr_dir[KFW_DIR_MAX + 1];
-	struct kfw_rule **dir_rules[KFW_DIR_MAX + 1];
 	struct kfw_rule *rules[];
 };
 
@@ -130,13 +139,9 @@ static inline struct kfw_rule *kfw_table_classify(const struct kfw_table *table,
 						  u8 dir,
 						  const struct kfw_packet *pkt)
 {
-	struct kfw_rule *const *rules = table->dir_rules[dir];
-	unsigned int i;
+	const struct kfw_match *match = kfw_cls_lookup(table->cls[dir], pkt);
 
-	for (i = 0; i < table->nr_dir[dir]; i++)
-		if (kfw_match_packet(&rules[i]->match, pkt))
-			return rules[i];
-	return NULL;
+	return match ? container_of(match, struct kfw_rule, match) : NULL;
 }
 
 #endif /* _KFW_TABLE_H */

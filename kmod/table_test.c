@@ -84,8 +84,9 @@ static const struct kfw_table *kfw_table_now(struct kfw_net *kn)
 }
 
 /*
- * Is @t whole? The per-direction arrays split exactly the rule list, in its
- * order, and every rule is live. Return: NULL, or what is wrong.
+ * Is @t whole? Its counts add up and its priorities follow list order. A
+ * reader can check this of any snapshot it sees. Return: NULL, or what is
+ * wrong.
  */
 static const char *kfw_table_check(const struct kfw_table *t)
 {
@@ -95,9 +96,6 @@ static const char *kfw_table_check(const struct kfw_table *t)
 		return "no table";
 	if (t->nr_dir[KFW_DIR_IN] + t->nr_dir[KFW_DIR_OUT] != t->nr_rules)
 		return "nr_dir[in] + nr_dir[out] != nr_rules";
-	if (t->dir_rules[KFW_DIR_IN] != t->rules + t->nr_rules ||
-	    t->dir_rules[KFW_DIR_OUT] != t->dir_rules[KFW_DIR_IN] + t->nr_dir[KFW_DIR_IN])
-		return "dir_rules do not follow rules";
 	if (!t->generation)
 		return "generation 0";
 	if (t->policy[KFW_DIR_IN] > KFW_VERDICT_MAX || t->policy[KFW_DIR_OUT] > KFW_VERDICT_MAX)
@@ -109,12 +107,56 @@ static const char *kfw_table_check(const struct kfw_table *t)
 			return "NULL rule";
 		if (rule->dir > KFW_DIR_MAX)
 			return "bad direction";
-		if (t->dir_rules[rule->dir][seen[rule->dir]++] != rule)
-			return "dir_rules out of list order";
+		if (!rule->prio || (i && rule->prio <= t->rules[i - 1]->prio))
+			return "priorities out of list order";
+		seen[rule->dir]++;
 		nr_state += !!(rule->match.fields & KFW_MATCH_STATE);
 	}
 	if (nr_state != t->nr_state)
 		return "nr_state is not the number of state matches";
+	if (seen[KFW_DIR_IN] != t->nr_dir[KFW_DIR_IN])
+		return "nr_dir is not the number of rules of a direction";
+	return NULL;
+}
+
+/* The first rule of a direction in list order, or NULL. */
+static struct kfw_rule *kfw_table_first(const struct kfw_table *t, u8 dir)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->nr_rules; i++)
+		if (t->rules[i]->dir == dir)
+			return t->rules[i];
+	return NULL;
+}
+
+/*
+ * What the writer checks of the current table, besides kfw_table_check():
+ * it owns its classifiers, each holds exactly its direction's rules, and,
+ * when every rule matches every packet, each picks its direction's first.
+ */
+static const char *kfw_table_check_current(const struct kfw_table *t,
+					   bool match_all)
+{
+	static const struct kfw_packet pkt = {
+		.family = NFPROTO_IPV4, .state = KFW_STATE_NEW,
+	};
+	struct kfw_cls_stats stats;
+	const char *why;
+	unsigned int dir;
+
+	why = kfw_table_check(t);
+	if (why)
+		return why;
+	if (!t->owns_cls)
+		return "the current table does not own its classifiers";
+	for (dir = 0; dir <= KFW_DIR_MAX; dir++) {
+		kfw_cls_stats(t->cls[dir], &stats);
+		if (stats.rules != t->nr_dir[dir])
+			return "a classifier does not hold its direction's rules";
+		if (match_all && kfw_test_classify(t, dir, &pkt) != kfw_table_first(t, dir))
+			return "kfw_table_classify did not pick the first rule";
+	}
 	return NULL;
 }
 
@@ -125,7 +167,7 @@ static void kfw_table_expect(struct kunit *test, struct kfw_net *kn,
 	const struct kfw_table *t = kfw_table_now(kn);
 	unsigned int i;
 
-	KUNIT_EXPECT_NULL(test, kfw_table_check(t));
+	KUNIT_EXPECT_NULL(test, kfw_table_check_current(t, true));
 	/* The namespace tracks connections exactly while rules ask for states. */
 	KUNIT_EXPECT_EQ(test, kn->conntrack, !!t->nr_state);
 	KUNIT_ASSERT_EQ(test, t->nr_rules, nr);
@@ -155,10 +197,8 @@ static void kfw_table_test_insert(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, t->generation, generation + 4);
 	KUNIT_ASSERT_EQ(test, t->nr_dir[KFW_DIR_IN], 2);
 	KUNIT_ASSERT_EQ(test, t->nr_dir[KFW_DIR_OUT], 2);
-	KUNIT_EXPECT_EQ(test, kfw_table_tag(t->dir_rules[KFW_DIR_IN][0]), 1);
-	KUNIT_EXPECT_EQ(test, kfw_table_tag(t->dir_rules[KFW_DIR_IN][1]), 4);
-	KUNIT_EXPECT_EQ(test, kfw_table_tag(t->dir_rules[KFW_DIR_OUT][0]), 3);
-	KUNIT_EXPECT_EQ(test, kfw_table_tag(t->dir_rules[KFW_DIR_OUT][1]), 2);
+	KUNIT_EXPECT_EQ(test, kfw_table_tag(kfw_table_first(t, KFW_DIR_IN)), 1);
+	KUNIT_EXPECT_EQ(test, kfw_table_tag(kfw_table_first(t, KFW_DIR_OUT)), 3);
 
 	/* Handles are unique and grow. */
 	rule = t->rules[0];
@@ -415,11 +455,18 @@ static const char *kfw_table_read_once(struct kfw_table_reader *r, u32 *last_gen
 	for (i = 1; !why && i < t->nr_rules; i++)
 		if (kfw_table_tag(t->rules[i]) != kfw_table_tag(t->rules[0]))
 			why = "rules of two replacements in one table";
-	/* Every rule matches everything: the first of each direction decides. */
-	for (dir = 0; !why && dir <= KFW_DIR_MAX; dir++)
-		if (kfw_table_classify(t, dir, &pkt) !=
-		    (t->nr_dir[dir] ? t->dir_rules[dir][0] : NULL))
-			why = "kfw_table_classify did not pick the first rule";
+	/*
+	 * Every rule matches everything. The classifiers change in place, so a
+	 * reader may meet a rule inserted after its snapshot was made, but
+	 * only one of the same direction and the same replacement.
+	 */
+	for (dir = 0; !why && dir <= KFW_DIR_MAX; dir++) {
+		const struct kfw_rule *got = kfw_table_classify(t, dir, &pkt);
+
+		if (got && (got->dir != dir ||
+			    (t->nr_rules && kfw_table_tag(got) != kfw_table_tag(t->rules[0]))))
+			why = "kfw_table_classify picked a rule of another direction or table";
+	}
 	if (why)
 		r->bad_generation = t ? t->generation : 0;
 	else
@@ -523,7 +570,8 @@ static void kfw_table_test_concurrent(struct kunit *test)
 			counts[4]++;
 		}
 		t = kfw_table_locked(kn);
-		if (!err && (kfw_table_check(t) || kn->conntrack != !!t->nr_state))
+		if (!err && (kfw_table_check_current(t, true) ||
+			     kn->conntrack != !!t->nr_state))
 			err = -EUCLEAN;
 		mutex_unlock(&kn->lock);
 		if (!(op % 64))
@@ -555,8 +603,40 @@ static void kfw_table_test_exit(struct kunit *test)
 	kfw_test_net_free(test->priv);
 }
 
+/*
+ * Inserting again and again at one place halves the gap between two
+ * priorities each time, until the table must be renumbered and rebuilt;
+ * the list order must survive that, at the front, in the middle and at
+ * the end.
+ */
+static void kfw_table_test_renumber(struct kunit *test)
+{
+	/* Where each phase inserts: after the first rule, in front, at the end. */
+	static const int places[] = { 1, 0, -1 };
+	unsigned int phase, round, at, nr = 0;
+	struct kfw_net *kn = test->priv;
+	u16 *want, tag = 1;
+
+	want = kunit_kcalloc(test, 2 + 3 * 40, sizeof(*want), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, want);
+	for (; nr < 2; nr++, tag++) {
+		KUNIT_ASSERT_EQ(test, kfw_table_insert_tag(test, kn, KFW_DIR_IN, tag, nr), 0);
+		want[nr] = tag;
+	}
+	for (phase = 0; phase < ARRAY_SIZE(places); phase++) {
+		for (round = 0; round < 40; round++, tag++, nr++) {
+			at = places[phase] < 0 ? nr : places[phase];
+			KUNIT_ASSERT_EQ(test, kfw_table_insert_tag(test, kn, KFW_DIR_IN, tag, at), 0);
+			memmove(want + at + 1, want + at, (nr - at) * sizeof(*want));
+			want[at] = tag;
+		}
+		kfw_table_expect(test, kn, want, nr);
+	}
+}
+
 static struct kunit_case kfw_table_test_cases[] = {
 	KUNIT_CASE(kfw_table_test_insert),
+	KUNIT_CASE(kfw_table_test_renumber),
 	KUNIT_CASE(kfw_table_test_delete_flush_policy),
 	KUNIT_CASE(kfw_table_test_replace),
 	KUNIT_CASE(kfw_table_test_generation_wraps),

@@ -27,6 +27,19 @@ void kfw_test_net_free(struct kfw_net *kn);
 struct kfw_rule *kfw_test_rule_alloc(struct kfw_net *kn, u8 dir, u8 action,
 				     const struct kfw_match *match);
 
+/* kfw_table_classify() as the packet path calls it, in a read-side section. */
+static inline struct kfw_rule *kfw_test_classify(const struct kfw_table *table,
+						 u8 dir,
+						 const struct kfw_packet *pkt)
+{
+	struct kfw_rule *rule;
+
+	rcu_read_lock();
+	rule = kfw_table_classify(table, dir, pkt);
+	rcu_read_unlock();
+	return rule;
+}
+
 void kfw_test_rnd_init(struct kunit *test, struct rnd_state *rnd, u32 salt);
 
 /* A number in [0, n): n is small, so the modulo bias does not matter. */

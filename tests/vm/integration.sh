@@ -461,12 +461,16 @@ out_ipv6_dropped
 rules
 rule_limit
 log_suppressed"
-check_eq "/proc/net/kfw/stats has every counter, in order" "$names" "$(n0 cat /proc/net/kfw/stats | awk '{ print $1 }')"
-check_eq "fwctl stats has the same names" "$names" "$(n0 fwctl stats | awk '{ print $1 }')"
+check_eq "/proc/net/kfw/stats has every counter, in order, then the classifier's size" "$names
+classifier_entries
+classifier_nodes
+classifier_bytes" "$(n0 cat /proc/net/kfw/stats | awk '{ print $1 }')"
+check_eq "fwctl stats has the same names, but for the classifier's size" "$names" "$(n0 fwctl stats | awk '{ print $1 }')"
+check_eq "each of the two rules takes one classifier entry (a /32 or a single port)" 2 "$(stat_of n0 classifier_entries)"
 check_eq "every stats line is a name and a number" "" "$(n0 cat /proc/net/kfw/stats | awk 'NF != 2 || $2 !~ /^[0-9]+$/')"
 check_eq "stats count the rules" 2 "$(stat_of n0 rules)"
 check_eq "fwctl stats: the same rules, rule_limit and log_suppressed as /proc" \
-	"$(n0 cat /proc/net/kfw/stats | tail -n 3 | squeeze)" "$(n0 fwctl stats | tail -n 3 | squeeze)"
+	"$(n0 cat /proc/net/kfw/stats | sed -n '/^rules /,/^log_suppressed /p' | squeeze)" "$(n0 fwctl stats | tail -n 3 | squeeze)"
 check_eq "nothing logs here: log_suppressed is 0" 0 "$(stat_of n0 log_suppressed)"
 
 # Outgoing drops are counted where they happen, in the sender's namespace.
