@@ -466,7 +466,7 @@ classifier_entries
 classifier_nodes
 classifier_bytes" "$(n0 cat /proc/net/kfw/stats | awk '{ print $1 }')"
 check_eq "fwctl stats has the same names, but for the classifier's size" "$names" "$(n0 fwctl stats | awk '{ print $1 }')"
-check_eq "each of the two rules takes one classifier entry (a /32 or a single port)" 2 "$(stat_of n0 classifier_entries)"
+check_eq "each of the two rules takes one classifier entry (a /32 or a single port)" 2 "$(proc_stat_of n0 classifier_entries)"
 check_eq "every stats line is a name and a number" "" "$(n0 cat /proc/net/kfw/stats | awk 'NF != 2 || $2 !~ /^[0-9]+$/')"
 check_eq "stats count the rules" 2 "$(stat_of n0 rules)"
 check_eq "fwctl stats: the same rules, rule_limit and log_suppressed as /proc" \
