@@ -357,16 +357,37 @@ static struct nlmsghdr *put_kfw_header(struct fwnl *nl, void *buf, uint8_t cmd,
 	return put_header(nl, buf, nl->family, cmd, KFW_GENL_VERSION, flags);
 }
 
-/* Sends one request and reads its answer, data messages going to @cb. */
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+/*
+ * Sends one request and reads its answer, data messages going to @cb. With
+ * FWCTL_TIMING set in the environment, the time from sending to the end of
+ * the answer goes to stderr: what the kernel took, without the start-up of
+ * fwctl itself (which dominates under emulation).
+ */
 static int request(struct fwnl *nl, struct nlmsghdr *nlh, mnl_cb_t cb,
 		   void *data, struct fwnl_error *e)
 {
 	struct reply rp = { .e = e, .data_cb = cb, .data = data };
+	const struct genlmsghdr *genl = mnl_nlmsg_get_payload(nlh);
+	unsigned int cmd = nlh->nlmsg_type == nl->family ? genl->cmd : 0;
+	double start = now_us();
+	int ret;
 
 	memset(e, 0, sizeof(*e));
 	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
 		return local_error(e, errno);
-	return receive(nl, nlh->nlmsg_seq, &rp);
+	ret = receive(nl, nlh->nlmsg_seq, &rp);
+	if (getenv("FWCTL_TIMING"))
+		fprintf(stderr, "fwctl: request %u took %.0f us\n", cmd,
+			now_us() - start);
+	return ret;
 }
 
 /* As root the FORCE variants ignore net.core.[rw]mem_max; else we take the cap. */

@@ -142,7 +142,7 @@
 #include "classify.h"
 
 #define KFW_CLS_STRIDE	4
-#define KFW_CLS_FANOUT	(1U << KFW_CLS_STRIDE)
+#define KFW_CLS_FANOUT	BIT(KFW_CLS_STRIDE)
 
 enum kfw_cls_trie_id {
 	KFW_CLS_SRC4,
@@ -168,11 +168,14 @@ struct kfw_cls_entry {
  * struct kfw_cls_vec - candidates, by increasing priority; never changed
  *	while readers can see it
  * @rcu: for freeing after a grace period
+ * @refs: how many slots point to it (writers only): the slots of one
+ *	expanded prefix share their vector while their contents are equal
  * @len: number of entries
  * @entry: the entries
  */
 struct kfw_cls_vec {
 	struct rcu_head rcu;
+	unsigned int refs;
 	unsigned int len;
 	struct kfw_cls_entry entry[];
 };
@@ -524,9 +527,14 @@ static void kfw_cls_vec_free(struct kfw_cls *cls, struct kfw_cls_vec *vec)
 	kfw_cls_free(vec);
 }
 
-/* Frees a replaced vector now, or after a grace period if readers may see it. */
+/*
+ * Drops a slot's reference to a replaced vector; the last one frees it, now
+ * or after a grace period if readers may see it.
+ */
 static void kfw_cls_vec_retire(struct kfw_cls *cls, struct kfw_cls_vec *vec)
 {
+	if (--vec->refs)
+		return;
 	if (!cls->live) {
 		kfw_cls_vec_free(cls, vec);
 		return;
@@ -559,7 +567,7 @@ static void kfw_cls_tree_free(struct kfw_cls *cls, struct kfw_cls_node *node)
 		kfw_cls_tree_free(cls, kfw_cls_deref_node(&node->slot[i].child));
 	for (; i < slots; i++) {
 		vec = kfw_cls_deref_vec(&node->slot[i].vec);
-		if (vec)
+		if (vec && !--vec->refs)
 			kfw_cls_vec_free(cls, vec);
 	}
 	cls->stats.bytes -= kfw_cls_node_size(node->child_map, node->vec_map);
@@ -589,43 +597,86 @@ static struct kfw_cls_vec *kfw_cls_vec_add(struct kfw_cls *cls,
 		memcpy(vec->entry + at + 1, old->entry + at,
 		       (len - at) * sizeof(*entry));
 	vec->len = len + 1;
+	vec->refs = 1;
+	return vec;
+}
+
+/* Where @entry is in @vec, or -1. */
+static int kfw_cls_vec_find(const struct kfw_cls_vec *vec,
+			    const struct kfw_cls_entry *entry)
+{
+	unsigned int at;
+
+	for (at = 0; vec && at < vec->len; at++)
+		if (vec->entry[at].match == entry->match &&
+		    vec->entry[at].prio == entry->prio)
+			return at;
+	return -1;
+}
+
+/*
+ * A copy of @old without its entry @at, NULL if that leaves it empty, or @old
+ * itself with the entry cleared in place when there is no memory for the
+ * copy: removal must not fail.
+ */
+static struct kfw_cls_vec *kfw_cls_vec_without(struct kfw_cls *cls,
+					       struct kfw_cls_vec *old,
+					       unsigned int at)
+{
+	struct kfw_cls_vec *vec;
+
+	if (old->len == 1)
+		return NULL;
+	vec = kfw_cls_alloc(cls, kfw_cls_vec_size(old->len - 1));
+	if (!vec) {
+		WRITE_ONCE(old->entry[at].match, NULL);
+		return old;
+	}
+	memcpy(vec->entry, old->entry, at * sizeof(*vec->entry));
+	memcpy(vec->entry + at, old->entry + at + 1,
+	       (old->len - at - 1) * sizeof(*vec->entry));
+	vec->len = old->len - 1;
+	vec->refs = 0;
 	return vec;
 }
 
 /*
- * Takes @entry out of the vector *@link points to, if it is there. Needs no
- * memory: without any for the smaller copy, the entry is cleared in place.
+ * Takes @entry out of the vectors *@links[0..@nr) point to. Slots that shared
+ * a vector share its replacement. Every slot that shares a vector holding
+ * @entry is among @links (the entry is there only because its prefix covers
+ * the slot), so clearing an entry in place is right for all of them.
+ * Return: how many slots held @entry.
  */
-static bool kfw_cls_vec_remove(struct kfw_cls *cls,
-			       struct kfw_cls_vec __rcu **link,
-			       const struct kfw_cls_entry *entry)
+static unsigned int kfw_cls_vecs_remove(struct kfw_cls *cls,
+					struct kfw_cls_vec __rcu **links[],
+					unsigned int nr,
+					const struct kfw_cls_entry *entry)
 {
-	struct kfw_cls_vec *old = kfw_cls_deref_vec(link), *vec = NULL;
-	unsigned int at;
+	struct kfw_cls_vec *old[KFW_CLS_FANOUT], *vec[KFW_CLS_FANOUT];
+	unsigned int n, m, removed = 0;
+	int at;
 
-	if (!old)
-		return false;
-	for (at = 0; at < old->len; at++)
-		if (old->entry[at].match == entry->match &&
-		    old->entry[at].prio == entry->prio)
-			break;
-	if (at == old->len)
-		return false;
-
-	if (old->len > 1) {
-		vec = kfw_cls_alloc(cls, kfw_cls_vec_size(old->len - 1));
-		if (!vec) {
-			WRITE_ONCE(old->entry[at].match, NULL);
-			return true;
+	for (n = 0; n < nr; n++) {
+		old[n] = kfw_cls_deref_vec(links[n]);
+		at = kfw_cls_vec_find(old[n], entry);
+		if (at < 0) {
+			old[n] = NULL;
+			continue;
 		}
-		memcpy(vec->entry, old->entry, at * sizeof(*entry));
-		memcpy(vec->entry + at, old->entry + at + 1,
-		       (old->len - at - 1) * sizeof(*entry));
-		vec->len = old->len - 1;
+		for (m = 0; m < n && old[m] != old[n]; m++)
+			;
+		vec[n] = m < n ? vec[m] : kfw_cls_vec_without(cls, old[n], at);
+		removed++;
+		if (vec[n] == old[n])
+			continue;
+		if (vec[n])
+			vec[n]->refs++;
+		rcu_assign_pointer(*links[n], vec[n]);
 	}
-	rcu_assign_pointer(*link, vec);
-	kfw_cls_vec_retire(cls, old);
-	return true;
+	for (n = 0; n < nr; n++)
+		if (old[n] && vec[n] != old[n])
+			kfw_cls_vec_retire(cls, old[n]);
+	return removed;
 }
 
 /*
@@ -675,12 +726,19 @@ static int kfw_cls_node_add(struct kfw_cls *cls,
 {
 	struct kfw_cls_vec *old[KFW_CLS_FANOUT], *vec[KFW_CLS_FANOUT];
 	struct kfw_cls_node *node = kfw_cls_deref_node(link), *grown;
-	unsigned int n, end = first + count;
+	unsigned int n, m, end = first + count;
 	u16 want = 0;
 
 	for (n = first; n < end; n++) {
 		want |= BIT(n);
 		old[n] = kfw_cls_vec_at(node, n);
+		for (m = first; m < n && old[m] != old[n]; m++)
+			;
+		if (m < n) {
+			vec[n] = vec[m];
+			vec[n]->refs++;
+			continue;
+		}
 		vec[n] = kfw_cls_vec_add(cls, old[n], entry);
 		if (!vec[n])
 			goto nomem;
@@ -714,7 +772,8 @@ static int kfw_cls_node_add(struct kfw_cls *cls,
 
 nomem:
 	while (n-- > first)
-		kfw_cls_vec_free(cls, vec[n]);
+		if (!--vec[n]->refs)
+			kfw_cls_vec_free(cls, vec[n]);
 	return -ENOMEM;
 }
 
@@ -788,7 +847,8 @@ static unsigned int kfw_cls_prefix_remove(struct kfw_cls *cls,
 					  const struct kfw_cls_prefix *prefix,
 					  const struct kfw_cls_entry *entry)
 {
-	unsigned int depth, first, count, n, removed = 0;
+	struct kfw_cls_vec __rcu **links[KFW_CLS_FANOUT];
+	unsigned int depth, first, count, n, nr = 0;
 	struct kfw_cls_node *node;
 
 	kfw_cls_span(prefix, &depth, &first, &count);
@@ -796,11 +856,9 @@ static unsigned int kfw_cls_prefix_remove(struct kfw_cls *cls,
 	if (!node)
 		return 0;
 	for (n = first; n < first + count; n++)
-		if ((node->vec_map & BIT(n)) &&
-		    kfw_cls_vec_remove(cls, &node->slot[kfw_cls_vec_index(node, n)].vec,
-				       entry))
-			removed++;
-	return removed;
+		if (node->vec_map & BIT(n))
+			links[nr++] = &node->slot[kfw_cls_vec_index(node, n)].vec;
+	return kfw_cls_vecs_remove(cls, links, nr, entry);
 }
 
 static unsigned int kfw_cls_place_remove(struct kfw_cls *cls,
@@ -838,7 +896,7 @@ void kfw_cls_destroy(struct kfw_cls *cls)
 	for (trie = 0; trie < KFW_CLS_TRIES; trie++)
 		kfw_cls_tree_free(cls, kfw_cls_deref_node(&cls->root[trie]));
 	rest = kfw_cls_deref_vec(&cls->rest);
-	if (rest)
+	if (rest && !--rest->refs)
 		kfw_cls_vec_free(cls, rest);
 	kfw_cls_free(cls);
 }
@@ -885,6 +943,8 @@ int kfw_cls_insert(struct kfw_cls *cls, const struct kfw_match *match,
 
 	for (i = 0; i < nr; i++) {
 		kfw_cls_crowding(cls, &places[i], &longest, &entries);
+		if (nr == 1)
+			break;
 		if (!i || longest < best_longest ||
 		    (longest == best_longest && entries < best_entries)) {
 			best = i;
@@ -922,8 +982,11 @@ void kfw_cls_remove(struct kfw_cls *cls, const struct kfw_match *match,
 	nr = kfw_cls_places(match, places);
 	for (i = 0; i < nr && !removed; i++)
 		removed = kfw_cls_place_remove(cls, &places[i], &entry);
-	if (!nr && kfw_cls_vec_remove(cls, &cls->rest, &entry))
-		removed = 1;
+	if (!nr) {
+		struct kfw_cls_vec __rcu **rest = &cls->rest;
+
+		removed = kfw_cls_vecs_remove(cls, &rest, 1, &entry);
+	}
 	if (removed) {
 		cls->stats.rules--;
 		cls->stats.entries -= removed;

@@ -163,9 +163,9 @@ static struct kfw_table *kfw_table_alloc(struct kfw_net *kn, unsigned int nr,
 }
 
 /* Priorities leave room for 32 insertions between any two rules. */
-#define KFW_PRIO_GAP	(1ULL << 32)
+#define KFW_PRIO_GAP	BIT_ULL(32)
 /* and for 2^30 insertions in front. */
-#define KFW_PRIO_FIRST	(1ULL << 62)
+#define KFW_PRIO_FIRST	BIT_ULL(62)
 
 static u64 kfw_prio_of_index(unsigned int index)
 {

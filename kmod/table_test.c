@@ -626,7 +626,8 @@ static void kfw_table_test_renumber(struct kunit *test)
 	for (phase = 0; phase < ARRAY_SIZE(places); phase++) {
 		for (round = 0; round < 40; round++, tag++, nr++) {
 			at = places[phase] < 0 ? nr : places[phase];
-			KUNIT_ASSERT_EQ(test, kfw_table_insert_tag(test, kn, KFW_DIR_IN, tag, at), 0);
+			KUNIT_ASSERT_EQ(test,
+					kfw_table_insert_tag(test, kn, KFW_DIR_IN, tag, at), 0);
 			memmove(want + at + 1, want + at, (nr - at) * sizeof(*want));
 			want[at] = tag;
 		}
