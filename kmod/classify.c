@@ -87,12 +87,14 @@
  *
  * Choosing the field
  * ------------------
- * Among the fields a rule has, insertion picks the one whose target vectors
- * are shortest now (the longest one counts), then the one taking fewest
- * entries, then source, destination, destination port, source port. Rules
- * that share one address then spread over their ports, and the other way
- * round, so vectors stay short unless the rules are alike in every indexable
- * field.
+ * Among the fields a rule has, insertion picks the one where a packet that
+ * the rule matches would meet the fewest other entries on its way down to
+ * the rule: the vectors on the path above it plus the vector it joins (the
+ * worst of its slots counts). Ties go to the place taking fewest entries,
+ * then to source, destination, destination port, source port. Rules that
+ * share one address, or nest many prefixes over one another, then spread
+ * over their ports, and the other way round, so a packet meets few
+ * candidates unless the rules are alike in every indexable field.
  *
  * Complexity
  * ----------
@@ -158,10 +160,19 @@ enum kfw_cls_trie_id {
  * struct kfw_cls_entry - one rule in a vector
  * @prio: the rule's priority, copied here so scans stay in the vector
  * @match: the rule's match; NULL once removed in place
+ * @dport: the rule's destination ports, if @has_dport
+ * @proto: the rule's protocol, 0 if it has none (or asks for 0)
+ * @has_dport: the rule matches destination ports
+ *
+ * @dport and @proto are copies too: most candidates fail on one of them, and
+ * rejecting them here spares a cache miss on the rule itself.
  */
 struct kfw_cls_entry {
 	u64 prio;
 	const struct kfw_match *match;
+	struct kfw_port_range dport;
+	u8 proto;
+	bool has_dport;
 };
 
 /**
@@ -299,16 +310,35 @@ struct kfw_cls_best {
 	const struct kfw_match *match;
 };
 
+/* Can the entry's rule match @pkt, by what the entry knows of it? */
+static bool kfw_cls_may_match(const struct kfw_cls_entry *entry,
+			      const struct kfw_packet *pkt)
+{
+	if (entry->proto && (!pkt->has_proto || pkt->proto != entry->proto))
+		return false;
+	if (entry->has_dport &&
+	    (!pkt->has_ports || pkt->dport < entry->dport.first ||
+	     pkt->dport > entry->dport.last))
+		return false;
+	return true;
+}
+
 static void kfw_cls_scan(const struct kfw_cls_vec *vec,
 			 const struct kfw_packet *pkt, struct kfw_cls_best *best)
 {
+	const struct kfw_cls_entry *entry;
 	const struct kfw_match *match;
 	unsigned int i;
 
-	for (i = 0; i < vec->len && vec->entry[i].prio < best->prio; i++) {
-		match = READ_ONCE(vec->entry[i].match);
+	for (i = 0; i < vec->len; i++) {
+		entry = &vec->entry[i];
+		if (entry->prio >= best->prio)
+			return;
+		if (!kfw_cls_may_match(entry, pkt))
+			continue;
+		match = READ_ONCE(entry->match);
 		if (match && kfw_match_packet(match, pkt)) {
-			best->prio = vec->entry[i].prio;
+			best->prio = entry->prio;
 			best->match = match;
 			return;
 		}
@@ -465,17 +495,24 @@ static struct kfw_cls_vec *kfw_cls_vec_at(struct kfw_cls_node *node,
 	return kfw_cls_deref_vec(&node->slot[kfw_cls_vec_index(node, nibble)].vec);
 }
 
-/* The node at @depth on a prefix's path, if the path goes that far. */
+/*
+ * The node at @depth on a prefix's path, if the path goes that far. With
+ * @above, also the number of entries a packet meets on the way there.
+ */
 static struct kfw_cls_node *kfw_cls_find(struct kfw_cls *cls,
 					 enum kfw_cls_trie_id trie,
 					 const struct kfw_cls_prefix *prefix,
-					 unsigned int depth)
+					 unsigned int depth, unsigned int *above)
 {
 	struct kfw_cls_node *node = kfw_cls_deref_node(&cls->root[trie]);
+	struct kfw_cls_vec *vec;
 	unsigned int d, nibble;
 
 	for (d = 0; node && d < depth; d++) {
 		nibble = kfw_cls_nibble(&prefix->key, d);
+		vec = above ? kfw_cls_vec_at(node, nibble) : NULL;
+		if (vec)
+			*above += vec->len;
 		if (!(node->child_map & BIT(nibble)))
 			return NULL;
 		node = kfw_cls_deref_node(&node->slot[kfw_cls_below(node->child_map,
@@ -484,27 +521,33 @@ static struct kfw_cls_node *kfw_cls_find(struct kfw_cls *cls,
 	return node;
 }
 
-/* How crowded a place is: the longest vector it would join, and its entries. */
+/*
+ * How crowded a place is: the most entries a packet that the rule would
+ * match there meets on its way down to the rule (other rules it must be
+ * checked against first), and how many entries the rule would take.
+ */
 static void kfw_cls_crowding(struct kfw_cls *cls,
 			     const struct kfw_cls_place *place,
-			     unsigned int *longest, unsigned int *entries)
+			     unsigned int *crowd, unsigned int *entries)
 {
-	unsigned int n, depth, first, count;
+	unsigned int n, depth, first, count, above;
 	struct kfw_cls_prefix prefix;
 	struct kfw_cls_node *node;
 	struct kfw_cls_vec *vec;
 	u32 cursor = 0;
 
-	*longest = 0;
+	*crowd = 0;
 	*entries = 0;
 	while (kfw_cls_next_prefix(place, &cursor, &prefix)) {
 		kfw_cls_span(&prefix, &depth, &first, &count);
 		*entries += count;
-		node = kfw_cls_find(cls, place->trie, &prefix, depth);
+		above = 0;
+		node = kfw_cls_find(cls, place->trie, &prefix, depth, &above);
+		*crowd = max(*crowd, above);
 		for (n = first; n < first + count; n++) {
 			vec = kfw_cls_vec_at(node, n);
-			if (vec && vec->len > *longest)
-				*longest = vec->len;
+			if (vec)
+				*crowd = max(*crowd, above + vec->len);
 		}
 	}
 }
@@ -852,7 +895,7 @@ static unsigned int kfw_cls_prefix_remove(struct kfw_cls *cls,
 	struct kfw_cls_node *node;
 
 	kfw_cls_span(prefix, &depth, &first, &count);
-	node = kfw_cls_find(cls, trie, prefix, depth);
+	node = kfw_cls_find(cls, trie, prefix, depth, NULL);
 	if (!node)
 		return 0;
 	for (n = first; n < first + count; n++)
@@ -918,9 +961,15 @@ void kfw_cls_publish(struct kfw_cls *cls)
 int kfw_cls_insert(struct kfw_cls *cls, const struct kfw_match *match,
 		   u64 prio)
 {
-	unsigned int nr, i, best = 0, longest, entries, best_longest = 0;
+	unsigned int nr, i, best = 0, crowd, entries, best_crowd = 0;
 	unsigned int best_entries = 0;
-	const struct kfw_cls_entry entry = { .prio = prio, .match = match };
+	const struct kfw_cls_entry entry = {
+		.prio = prio,
+		.match = match,
+		.dport = match->dport,
+		.proto = match->fields & KFW_MATCH_PROTO ? match->proto : 0,
+		.has_dport = match->fields & KFW_MATCH_DPORT,
+	};
 	struct kfw_cls_place places[4];
 	struct kfw_cls_prefix prefix;
 	struct kfw_cls_vec *old, *vec;
@@ -942,13 +991,11 @@ int kfw_cls_insert(struct kfw_cls *cls, const struct kfw_match *match,
 	}
 
 	for (i = 0; i < nr; i++) {
-		kfw_cls_crowding(cls, &places[i], &longest, &entries);
-		if (nr == 1)
-			break;
-		if (!i || longest < best_longest ||
-		    (longest == best_longest && entries < best_entries)) {
+		kfw_cls_crowding(cls, &places[i], &crowd, &entries);
+		if (!i || crowd < best_crowd ||
+		    (crowd == best_crowd && entries < best_entries)) {
 			best = i;
-			best_longest = longest;
+			best_crowd = crowd;
 			best_entries = entries;
 		}
 	}
