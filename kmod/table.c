@@ -144,13 +144,16 @@ static struct kfw_table *kfw_table_alloc(struct kfw_net *kn, unsigned int nr,
 {
 	struct kfw_table *table;
 
-	table = kvmalloc(struct_size(table, rules, nr), GFP_KERNEL_ACCOUNT);
+	table = kvmalloc(size_add(struct_size(table, rules, nr),
+				  array_size(nr, sizeof(*table->handles))),
+			 GFP_KERNEL_ACCOUNT);
 	if (!table)
 		return NULL;
 	memset(table, 0, sizeof(*table));
 	INIT_RCU_WORK(&table->free_work, kfw_table_free_work);
 	table->counters = &kn->counters;
 	table->nr_rules = nr;
+	table->handles = (u64 *)(table->rules + nr);
 	table->generation = 1;
 	if (old) {
 		table->generation = old->generation + 1 ?: 1;
@@ -160,6 +163,16 @@ static struct kfw_table *kfw_table_alloc(struct kfw_net *kn, unsigned int nr,
 		table->nr_state = old->nr_state;
 	}
 	return table;
+}
+
+/* Copies @nr rules, and their handles, from @old at @from to @table at @to. */
+static void kfw_table_copy(struct kfw_table *table, unsigned int to,
+			   const struct kfw_table *old, unsigned int from,
+			   unsigned int nr)
+{
+	memcpy(table->rules + to, old->rules + from, nr * sizeof(*old->rules));
+	memcpy(table->handles + to, old->handles + from,
+	       nr * sizeof(*old->handles));
 }
 
 /* Priorities leave room for 32 insertions between any two rules. */
@@ -375,10 +388,10 @@ int kfw_table_insert(struct kfw_net *kn, struct kfw_rule *rule,
 	table = kfw_table_alloc(kn, old->nr_rules + 1, old);
 	if (!table)
 		return -ENOMEM;
-	memcpy(table->rules, old->rules, index * sizeof(*old->rules));
+	kfw_table_copy(table, 0, old, 0, index);
 	table->rules[index] = rule;
-	memcpy(table->rules + index + 1, old->rules + index,
-	       (old->nr_rules - index) * sizeof(*old->rules));
+	table->handles[index] = rule->handle;
+	kfw_table_copy(table, index + 1, old, index, old->nr_rules - index);
 
 	rule->prio = kfw_table_prio_at(old, index);
 	if (!rule->prio) {
@@ -422,7 +435,7 @@ int kfw_table_delete(struct kfw_net *kn, u64 handle)
 	unsigned int index;
 
 	for (index = 0; index < old->nr_rules; index++)
-		if (old->rules[index]->handle == handle)
+		if (old->handles[index] == handle)
 			break;
 	if (index == old->nr_rules)
 		return -ENOENT;
@@ -431,9 +444,8 @@ int kfw_table_delete(struct kfw_net *kn, u64 handle)
 	if (!table)
 		return -ENOMEM;
 	rule = old->rules[index];
-	memcpy(table->rules, old->rules, index * sizeof(*old->rules));
-	memcpy(table->rules + index, old->rules + index + 1,
-	       (old->nr_rules - index - 1) * sizeof(*old->rules));
+	kfw_table_copy(table, 0, old, 0, index);
+	kfw_table_copy(table, index, old, index + 1, old->nr_rules - index - 1);
 	table->nr_dir[rule->dir]--;
 	table->nr_state -= !!(rule->match.fields & KFW_MATCH_STATE);
 	kfw_cls_remove(table->cls[rule->dir], &rule->match, rule->prio);
@@ -465,7 +477,7 @@ int kfw_table_set_policy(struct kfw_net *kn, u8 dir, u8 verdict)
 	table = kfw_table_alloc(kn, old->nr_rules, old);
 	if (!table)
 		return -ENOMEM;
-	memcpy(table->rules, old->rules, old->nr_rules * sizeof(*old->rules));
+	kfw_table_copy(table, 0, old, 0, old->nr_rules);
 	table->policy[dir] = verdict;
 	kfw_table_publish_shared(kn, table, NULL);
 	return 0;
@@ -487,12 +499,15 @@ int kfw_table_replace(struct kfw_net *kn, struct kfw_rule **rules,
 		      unsigned int nr, const u8 *policy)
 {
 	struct kfw_table *old = kfw_table_locked(kn), *table;
+	unsigned int i;
 	int err;
 
 	table = kfw_table_alloc(kn, nr, old);
 	if (!table)
 		return -ENOMEM;
 	memcpy(table->rules, rules, nr * sizeof(*rules));
+	for (i = 0; i < nr; i++)
+		table->handles[i] = rules[i]->handle;
 	memcpy(table->policy, policy, sizeof(table->policy));
 	err = kfw_table_build(table);
 	if (err) {

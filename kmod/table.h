@@ -79,7 +79,10 @@ struct kfw_rule_spec {
  * @nr_rules: length of @rules
  * @nr_state: number of rules with a state match
  * @nr_dir: number of rules of each direction
- * @rules: every rule in list order
+ * @handles: the handles of @rules, in the same order: a delete finds its
+ *	rule by scanning them, without touching 100 000 rules spread over
+ *	memory
+ * @rules: every rule in list order, followed by the array @handles
  *
  * Readers find the current table with rcu_dereference(). The list and the
  * policies of a snapshot never change: writers make a new table under the
@@ -99,6 +102,7 @@ struct kfw_table {
 	unsigned int nr_rules;
 	unsigned int nr_state;
 	unsigned int nr_dir[KFW_DIR_MAX + 1];
+	u64 *handles;
 	struct kfw_rule *rules[];
 };
 

@@ -109,6 +109,8 @@ static const char *kfw_table_check(const struct kfw_table *t)
 			return "bad direction";
 		if (!rule->prio || (i && rule->prio <= t->rules[i - 1]->prio))
 			return "priorities out of list order";
+		if (t->handles[i] != rule->handle)
+			return "handles do not follow the rules";
 		seen[rule->dir]++;
 		nr_state += !!(rule->match.fields & KFW_MATCH_STATE);
 	}
