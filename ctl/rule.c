@@ -17,7 +17,6 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -867,7 +866,15 @@ int rule_parse_packet(struct rule_packet *p, int argc, char *const argv[],
 	return 0;
 }
 
-/* A bounded string builder: formatting never writes past the end. */
+/*
+ * A bounded string builder: formatting never writes past the end.
+ *
+ * `list` and `save` format every rule of the table, 100 000 and more, and a
+ * printf-family call costs thousands of instructions in parsing its format
+ * alone, which under emulation (our test VMs) made printing take longer than
+ * the dump. So the formatters append known strings and hand-converted
+ * numbers directly, and the text is NUL-terminated only by sb_finish().
+ */
 struct sbuf {
 	char *buf;
 	size_t len;
@@ -875,27 +882,69 @@ struct sbuf {
 	bool overflow;
 };
 
-static void sb_printf(struct sbuf *sb, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void sb_printf(struct sbuf *sb, const char *fmt, ...)
+/*
+ * Appends @n bytes, keeping room for the NUL that sb_finish() adds. Once
+ * something did not fit, the text is lost and later appends do nothing.
+ */
+static void sb_put(struct sbuf *sb, const char *s, size_t n)
 {
-	size_t room = sb->pos < sb->len ? sb->len - sb->pos : 0;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(sb->buf + (sb->pos < sb->len ? sb->pos : 0),
-		      room, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= room) {
+	if (sb->overflow || n >= sb->len - sb->pos) {
 		sb->overflow = true;
 		sb->pos = sb->len;
 		return;
 	}
-	sb->pos += (size_t)n;
+	memcpy(sb->buf + sb->pos, s, n);
+	sb->pos += n;
 }
 
+/* Inlined, strlen() of a string literal costs nothing. */
+static inline void sb_puts(struct sbuf *sb, const char *s)
+{
+	sb_put(sb, s, strlen(s));
+}
+
+static void sb_putc(struct sbuf *sb, char c)
+{
+	sb_put(sb, &c, 1);
+}
+
+/* What printf's %u prints. */
+static void sb_put_u64(struct sbuf *sb, uint64_t v)
+{
+	char digits[20];
+	size_t i = sizeof(digits);
+
+	do {
+		digits[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	sb_put(sb, digits + i, sizeof(digits) - i);
+}
+
+static const char hex_digits[] = "0123456789abcdef";
+
+/* What printf's %x prints. */
+static void sb_put_hex16(struct sbuf *sb, uint16_t v)
+{
+	char digits[4];
+	size_t i = sizeof(digits);
+
+	do {
+		digits[--i] = hex_digits[v & 0xf];
+		v >>= 4;
+	} while (v);
+	sb_put(sb, digits + i, sizeof(digits) - i);
+}
+
+/* What printf's %02x prints. */
+static void sb_put_hex8(struct sbuf *sb, uint8_t v)
+{
+	char digits[2] = { hex_digits[v >> 4], hex_digits[v & 0xf] };
+
+	sb_put(sb, digits, sizeof(digits));
+}
+
+/* Returns the length of the text, or -1 with "" in the buffer. */
 static int sb_finish(struct sbuf *sb)
 {
 	if (sb->overflow || sb->len == 0) {
@@ -903,24 +952,90 @@ static int sb_finish(struct sbuf *sb)
 			sb->buf[0] = '\0';
 		return -1;
 	}
+	sb->buf[sb->pos] = '\0';
 	return (int)sb->pos;
+}
+
+static void format_ip4(struct sbuf *sb, const uint8_t *b)
+{
+	sb_put_u64(sb, b[0]);
+	sb_putc(sb, '.');
+	sb_put_u64(sb, b[1]);
+	sb_putc(sb, '.');
+	sb_put_u64(sb, b[2]);
+	sb_putc(sb, '.');
+	sb_put_u64(sb, b[3]);
+}
+
+/*
+ * The text glibc's inet_ntop() gives, which is what fwctl printed before
+ * formatting by hand (and what tests and saved files hold): groups in
+ * lower-case hex without leading zeros; the longest run of two or more zero
+ * groups, the first one of equal runs, shortened to "::"; and the last 32
+ * bits as IPv4 after ::ffff: (mapped) or a :: of six groups (compatible).
+ */
+static void format_ip6(struct sbuf *sb, const uint8_t *b)
+{
+	int best = -1, best_len = 0, run = -1, run_len = 0;
+	uint16_t words[8];
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		words[i] = (uint16_t)(b[2 * i] << 8 | b[2 * i + 1]);
+		if (words[i]) {
+			run = -1;
+			continue;
+		}
+		if (run < 0) {
+			run = i;
+			run_len = 0;
+		}
+		if (++run_len > best_len) {
+			best = run;
+			best_len = run_len;
+		}
+	}
+	if (best_len < 2)
+		best = -1;
+
+	for (i = 0; i < 8; i++) {
+		if (best >= 0 && i >= best && i < best + best_len) {
+			if (i == best)
+				sb_putc(sb, ':');
+			continue;
+		}
+		if (i != 0)
+			sb_putc(sb, ':');
+		if (i == 6 && best == 0 &&
+		    (best_len == 6 || (best_len == 5 && words[5] == 0xffff))) {
+			format_ip4(sb, b + 12);
+			return;
+		}
+		sb_put_hex16(sb, words[i]);
+	}
+	if (best >= 0 && best + best_len == 8)
+		sb_putc(sb, ':');
 }
 
 static void format_addr(struct sbuf *sb, const struct rule_addr *a)
 {
-	char text[INET6_ADDRSTRLEN];
-
-	if (!inet_ntop(a->family, a->raw, text, sizeof(text)))
-		snprintf(text, sizeof(text), "?");
-	sb_printf(sb, "%s/%u", text, a->prefix);
+	if (a->family == AF_INET)
+		format_ip4(sb, a->raw);
+	else if (a->family == AF_INET6)
+		format_ip6(sb, a->raw);
+	else
+		sb_putc(sb, '?');
+	sb_putc(sb, '/');
+	sb_put_u64(sb, a->prefix);
 }
 
 static void format_ports(struct sbuf *sb, const struct rule_ports *p)
 {
-	if (p->first == p->last)
-		sb_printf(sb, "%u", p->first);
-	else
-		sb_printf(sb, "%u-%u", p->first, p->last);
+	sb_put_u64(sb, p->first);
+	if (p->first != p->last) {
+		sb_putc(sb, '-');
+		sb_put_u64(sb, p->last);
+	}
 }
 
 static void format_proto(struct sbuf *sb, uint8_t proto)
@@ -929,11 +1044,11 @@ static void format_proto(struct sbuf *sb, uint8_t proto)
 
 	for (i = 0; i < ARRAY_SIZE(proto_names); i++) {
 		if (proto_names[i].number == proto) {
-			sb_printf(sb, "%s", proto_names[i].name);
+			sb_puts(sb, proto_names[i].name);
 			return;
 		}
 	}
-	sb_printf(sb, "%u", proto);
+	sb_put_u64(sb, proto);
 }
 
 static void format_icmp_type(struct sbuf *sb, const struct rule *r)
@@ -942,11 +1057,11 @@ static void format_icmp_type(struct sbuf *sb, const struct rule *r)
 
 	for (; t && t->name; t++) {
 		if (t->type == r->icmp_type) {
-			sb_printf(sb, "%s", t->name);
+			sb_puts(sb, t->name);
 			return;
 		}
 	}
-	sb_printf(sb, "%u", r->icmp_type);
+	sb_put_u64(sb, r->icmp_type);
 }
 
 static void format_state(struct sbuf *sb, uint8_t state)
@@ -956,7 +1071,8 @@ static void format_state(struct sbuf *sb, uint8_t state)
 
 	for (i = 0; i < ARRAY_SIZE(state_names); i++) {
 		if (state & state_names[i].bit) {
-			sb_printf(sb, "%s%s", sep, state_names[i].name);
+			sb_puts(sb, sep);
+			sb_puts(sb, state_names[i].name);
 			sep = ",";
 		}
 	}
@@ -1030,95 +1146,96 @@ static bool field_present(const struct rule *r, enum field f, bool all)
 }
 
 /*
- * The value of one match field as the canonical text shows it, without the
- * quotes of KIND_TEXT fields; "" for flags. Text and JSON both go through
- * here so the two can never disagree.
+ * Appends the value of one match field as the canonical text shows it,
+ * without the quotes of KIND_TEXT fields; nothing for flags. Text and JSON
+ * both go through here so the two can never disagree.
  */
-static bool field_value(const struct rule *r, enum field f, char *buf, size_t len)
+static void field_value(struct sbuf *sb, const struct rule *r, enum field f)
 {
-	struct sbuf sb = { .buf = buf, .len = len };
 	size_t i;
 
-	if (len)
-		buf[0] = '\0';
 	switch (f) {
 	case FIELD_PROTO:
-		format_proto(&sb, r->proto);
+		format_proto(sb, r->proto);
 		break;
 	case FIELD_SRC:
-		format_addr(&sb, &r->src);
+		format_addr(sb, &r->src);
 		break;
 	case FIELD_DST:
-		format_addr(&sb, &r->dst);
+		format_addr(sb, &r->dst);
 		break;
 	case FIELD_SPORT:
-		format_ports(&sb, &r->sport);
+		format_ports(sb, &r->sport);
 		break;
 	case FIELD_DPORT:
-		format_ports(&sb, &r->dport);
+		format_ports(sb, &r->dport);
 		break;
 	case FIELD_ICMP_TYPE:
-		format_icmp_type(&sb, r);
+		format_icmp_type(sb, r);
 		break;
 	case FIELD_ICMP_CODE:
-		sb_printf(&sb, "%u", r->icmp_code);
+		sb_put_u64(sb, r->icmp_code);
 		break;
 	case FIELD_IFACE:
-		sb_printf(&sb, "%.*s", IFNAMSIZ - 1, r->iface);
+		sb_put(sb, r->iface, strnlen(r->iface, IFNAMSIZ - 1));
 		break;
 	case FIELD_STATE:
-		format_state(&sb, r->state);
+		format_state(sb, r->state);
 		break;
 	case FIELD_PAYLOAD:
-		sb_printf(&sb, "%.*s", (int)r->payload_len, (const char *)r->payload);
+		/* Plain bytes only (payload_is_text()), so no NUL among them. */
+		sb_put(sb, (const char *)r->payload, r->payload_len);
 		break;
 	case FIELD_PAYLOAD_HEX:
 		for (i = 0; i < r->payload_len; i++)
-			sb_printf(&sb, "%02x", r->payload[i]);
+			sb_put_hex8(sb, r->payload[i]);
 		break;
 	case FIELD_PAYLOAD_WITHIN:
-		sb_printf(&sb, "%u", r->payload_within);
+		sb_put_u64(sb, r->payload_within);
 		break;
 	case FIELD_LOG:
 		break;
 	case FIELD_LOG_RATE:
-		if (log_rate(r) % 60 == 0)
-			sb_printf(&sb, "%" PRIu32 "/s", log_rate(r) / 60);
-		else
-			sb_printf(&sb, "%" PRIu32 "/m", log_rate(r));
+		if (log_rate(r) % 60 == 0) {
+			sb_put_u64(sb, log_rate(r) / 60);
+			sb_puts(sb, "/s");
+		} else {
+			sb_put_u64(sb, log_rate(r));
+			sb_puts(sb, "/m");
+		}
 		break;
 	case FIELD_LOG_BURST:
-		sb_printf(&sb, "%" PRIu32, log_burst(r));
+		sb_put_u64(sb, log_burst(r));
 		break;
 	case FIELD_COMMENT:
-		sb_printf(&sb, "%.*s", KFW_COMMENT_MAX - 1, r->comment);
+		sb_put(sb, r->comment, strnlen(r->comment, KFW_COMMENT_MAX - 1));
 		break;
 	case FIELD_COUNT:
-		return false;
+		break;
 	}
-	return sb_finish(&sb) >= 0;
 }
 
 /* Big enough for the longest field value: a payload-hex of 128 bytes. */
 #define FIELD_VALUE_MAX	(2 * KFW_PAYLOAD_MAX + 8)
 
-static void format_match(struct sbuf *sb, const struct rule *r)
+/* The matches, each one after @sep and then after a space. */
+static void format_match(struct sbuf *sb, const struct rule *r, const char *sep)
 {
-	char value[FIELD_VALUE_MAX];
-	const char *sep = "";
 	int f;
 
 	for (f = 0; f < FIELD_COUNT; f++) {
 		if (!field_present(r, (enum field)f, false))
 			continue;
-		if (!field_value(r, (enum field)f, value, sizeof(value)))
-			sb->overflow = true;
-		if (fields[f].kind == KIND_FLAG)
-			sb_printf(sb, "%s%s", sep, fields[f].name);
-		else if (fields[f].kind == KIND_TEXT)
-			sb_printf(sb, "%s%s \"%s\"", sep, fields[f].name, value);
-		else
-			sb_printf(sb, "%s%s %s", sep, fields[f].name, value);
+		sb_puts(sb, sep);
+		sb_puts(sb, fields[f].name);
+		if (fields[f].kind == KIND_TEXT) {
+			sb_puts(sb, " \"");
+			field_value(sb, r, (enum field)f);
+			sb_putc(sb, '"');
+		} else if (fields[f].kind == KIND_VALUE) {
+			sb_putc(sb, ' ');
+			field_value(sb, r, (enum field)f);
+		}
 		sep = " ";
 	}
 }
@@ -1135,22 +1252,7 @@ int rule_format_match(const struct rule *r, char *buf, size_t len)
 {
 	struct sbuf sb = { .buf = buf, .len = len };
 
-	if (len)
-		buf[0] = '\0';
-	format_match(&sb, r);
-	return sb_finish(&sb);
-}
-
-/* @head, then the rule's match after a space if it has one. */
-static int format_head_and_match(const struct rule *r, const char *head,
-				 char *buf, size_t len)
-{
-	struct sbuf sb = { .buf = buf, .len = len };
-	char match[RULE_TEXT_MAX];
-
-	if (rule_format_match(r, match, sizeof(match)) < 0)
-		sb.overflow = true;
-	sb_printf(&sb, "%s%s%s", head, match[0] ? " " : "", match);
+	format_match(&sb, r, "");
 	return sb_finish(&sb);
 }
 
@@ -1164,11 +1266,13 @@ static int format_head_and_match(const struct rule *r, const char *head,
  */
 int rule_format(const struct rule *r, char *buf, size_t len)
 {
-	char head[64];
+	struct sbuf sb = { .buf = buf, .len = len };
 
-	snprintf(head, sizeof(head), "%s %s", rule_dir_name(r->dir),
-		 rule_verdict_name(r->action));
-	return format_head_and_match(r, head, buf, len);
+	sb_puts(&sb, rule_dir_name(r->dir));
+	sb_putc(&sb, ' ');
+	sb_puts(&sb, rule_verdict_name(r->action));
+	format_match(&sb, r, " ");
+	return sb_finish(&sb);
 }
 
 /**
@@ -1181,28 +1285,43 @@ int rule_format(const struct rule *r, char *buf, size_t len)
  */
 int rule_format_line(const struct rule *r, char *buf, size_t len)
 {
-	char head[128];
+	struct sbuf sb = { .buf = buf, .len = len };
 
-	snprintf(head, sizeof(head), "%" PRIu64 " %s %s %" PRIu64 " %" PRIu64,
-		 r->handle, rule_dir_name(r->dir), rule_verdict_name(r->action),
-		 r->packets, r->bytes);
-	return format_head_and_match(r, head, buf, len);
+	sb_put_u64(&sb, r->handle);
+	sb_putc(&sb, ' ');
+	sb_puts(&sb, rule_dir_name(r->dir));
+	sb_putc(&sb, ' ');
+	sb_puts(&sb, rule_verdict_name(r->action));
+	sb_putc(&sb, ' ');
+	sb_put_u64(&sb, r->packets);
+	sb_putc(&sb, ' ');
+	sb_put_u64(&sb, r->bytes);
+	format_match(&sb, r, " ");
+	return sb_finish(&sb);
 }
 
-static void json_string(struct sbuf *sb, const char *s)
+/* @n bytes of @s, quoted for JSON; runs that need no escape go in whole. */
+static void json_string(struct sbuf *sb, const char *s, size_t n)
 {
-	const unsigned char *p;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i, plain = 0;
 
-	sb_printf(sb, "\"");
-	for (p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			sb_printf(sb, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			sb_printf(sb, "\\u%04x", *p);
-		else
-			sb_printf(sb, "%c", *p);
+	sb_putc(sb, '"');
+	for (i = 0; i < n; i++) {
+		if (p[i] != '"' && p[i] != '\\' && p[i] >= 0x20 && p[i] != 0x7f)
+			continue;
+		sb_put(sb, s + plain, i - plain);
+		plain = i + 1;
+		if (p[i] == '"' || p[i] == '\\') {
+			sb_putc(sb, '\\');
+			sb_putc(sb, (char)p[i]);
+		} else {
+			sb_puts(sb, "\\u00");
+			sb_put_hex8(sb, p[i]);
+		}
 	}
-	sb_printf(sb, "\"");
+	sb_put(sb, s + plain, n - plain);
+	sb_putc(sb, '"');
 }
 
 /**
@@ -1217,7 +1336,7 @@ int rule_json_string(char *buf, size_t len, const char *s)
 {
 	struct sbuf sb = { .buf = buf, .len = len };
 
-	json_string(&sb, s);
+	json_string(&sb, s, strlen(s));
 	return sb_finish(&sb);
 }
 
@@ -1240,22 +1359,33 @@ int rule_format_json(const struct rule *r, char *buf, size_t len)
 	char value[FIELD_VALUE_MAX];
 	int f;
 
-	sb_printf(&sb, "{\"handle\":%" PRIu64 ",\"dir\":\"%s\",\"action\":\"%s\","
-		  "\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64,
-		  r->handle, rule_dir_name(r->dir), rule_verdict_name(r->action),
-		  r->packets, r->bytes);
+	sb_puts(&sb, "{\"handle\":");
+	sb_put_u64(&sb, r->handle);
+	sb_puts(&sb, ",\"dir\":\"");
+	sb_puts(&sb, rule_dir_name(r->dir));
+	sb_puts(&sb, "\",\"action\":\"");
+	sb_puts(&sb, rule_verdict_name(r->action));
+	sb_puts(&sb, "\",\"packets\":");
+	sb_put_u64(&sb, r->packets);
+	sb_puts(&sb, ",\"bytes\":");
+	sb_put_u64(&sb, r->bytes);
 	for (f = 0; f < FIELD_COUNT; f++) {
+		struct sbuf vb = { .buf = value, .len = sizeof(value) };
+
 		if (!field_present(r, (enum field)f, true))
 			continue;
+		sb_puts(&sb, ",\"");
+		sb_puts(&sb, fields[f].name);
 		if (fields[f].kind == KIND_FLAG) {
-			sb_printf(&sb, ",\"%s\":true", fields[f].name);
+			sb_puts(&sb, "\":true");
 			continue;
 		}
-		if (!field_value(r, (enum field)f, value, sizeof(value)))
+		sb_puts(&sb, "\":");
+		field_value(&vb, r, (enum field)f);
+		if (vb.overflow)
 			sb.overflow = true;
-		sb_printf(&sb, ",\"%s\":", fields[f].name);
-		json_string(&sb, value);
+		json_string(&sb, value, vb.pos);
 	}
-	sb_printf(&sb, "}");
+	sb_putc(&sb, '}');
 	return sb_finish(&sb);
 }
