@@ -182,12 +182,19 @@ struct kfw_cls_entry {
  * @refs: how many slots point to it (writers only): the slots of one
  *	expanded prefix share their vector while their contents are equal
  * @len: number of entries
+ * @dport: the smallest range holding every entry's destination ports, when
+ *	@all_dport: a packet to a port outside it matches none of them
+ * @proto: the protocol every entry asks for, or 0
+ * @all_dport: every entry matches destination ports
  * @entry: the entries
  */
 struct kfw_cls_vec {
 	struct rcu_head rcu;
 	unsigned int refs;
 	unsigned int len;
+	struct kfw_port_range dport;
+	u8 proto;
+	bool all_dport;
 	struct kfw_cls_entry entry[];
 };
 
@@ -219,6 +226,7 @@ struct kfw_cls_node {
  */
 struct kfw_cls {
 	struct kfw_cls_node __rcu *root[KFW_CLS_TRIES];
+	struct kfw_cls_skip __rcu *skip[KFW_CLS_TRIES];
 	struct kfw_cls_vec __rcu *rest;
 	bool live;
 	struct kfw_cls_stats stats;
@@ -227,6 +235,26 @@ struct kfw_cls {
 /* A key: up to 128 bits in host order, most significant word first. */
 struct kfw_cls_key {
 	u32 word[4];
+};
+
+/**
+ * struct kfw_cls_skip - where lookups in a trie start
+ * @rcu: for freeing after a grace period
+ * @depth: how many levels from the root lead, one child each, to @node,
+ *	with no vector on the way
+ * @key: the nibbles of that path, the rest zero
+ * @node: the node at @depth
+ *
+ * When every rule of a trie lies in one network (all of them in
+ * 198.18.0.0/15, say), the top levels hold nothing but the way down, and a
+ * packet outside the network can find nothing there. Lookups compare the
+ * packet with @key at once and start at @node.
+ */
+struct kfw_cls_skip {
+	struct rcu_head rcu;
+	unsigned int depth;
+	struct kfw_cls_key key;
+	struct kfw_cls_node *node;
 };
 
 /* A prefix of a key: where a rule sits in a trie. */
@@ -330,6 +358,13 @@ static void kfw_cls_scan(const struct kfw_cls_vec *vec,
 	const struct kfw_match *match;
 	unsigned int i;
 
+	/* What all the entries share may rule them all out at once. */
+	if (vec->proto && (!pkt->has_proto || pkt->proto != vec->proto))
+		return;
+	if (vec->all_dport &&
+	    (!pkt->has_ports || pkt->dport < vec->dport.first ||
+	     pkt->dport > vec->dport.last))
+		return;
 	for (i = 0; i < vec->len; i++) {
 		entry = &vec->entry[i];
 		if (entry->prio >= best->prio)
@@ -345,16 +380,43 @@ static void kfw_cls_scan(const struct kfw_cls_vec *vec,
 	}
 }
 
+/* Do the first @depth nibbles of two keys differ? */
+static bool kfw_cls_differ(const struct kfw_cls_key *a,
+			   const struct kfw_cls_key *b, unsigned int depth)
+{
+	unsigned int bits = depth * KFW_CLS_STRIDE, i;
+
+	for (i = 0; bits >= 32; i++, bits -= 32)
+		if (a->word[i] != b->word[i])
+			return true;
+	return bits && ((a->word[i] ^ b->word[i]) >> (32 - bits));
+}
+
 static void kfw_cls_walk(const struct kfw_cls *cls, enum kfw_cls_trie_id trie,
 			 const struct kfw_cls_key *key,
 			 const struct kfw_packet *pkt, struct kfw_cls_best *best)
 {
-	const struct kfw_cls_node *node = rcu_dereference(cls->root[trie]);
-	unsigned int depth, nibble;
+	const struct kfw_cls_skip *skip = rcu_dereference(cls->skip[trie]);
+	unsigned int depth = 0, end = kfw_cls_depth[trie], nibble;
+	const struct kfw_cls_node *node;
 	const struct kfw_cls_vec *vec;
+	u32 bits = 0;
 
-	for (depth = 0; node && depth < kfw_cls_depth[trie]; depth++) {
-		nibble = kfw_cls_nibble(key, depth);
+	if (skip) {
+		if (kfw_cls_differ(key, &skip->key, skip->depth))
+			return;
+		node = skip->node;
+		depth = skip->depth;
+		bits = key->word[depth / 8] << (KFW_CLS_STRIDE * (depth % 8));
+	} else {
+		node = rcu_dereference(cls->root[trie]);
+	}
+	for (; node && depth < end; depth++) {
+		/* The key's nibbles, most significant first, word by word. */
+		if (!(depth % 8))
+			bits = key->word[depth / 8];
+		nibble = bits >> (32 - KFW_CLS_STRIDE);
+		bits <<= KFW_CLS_STRIDE;
 		if (node->vec_map & BIT(nibble)) {
 			vec = rcu_dereference(node->slot[kfw_cls_vec_index(node, nibble)].vec);
 			if (vec)
@@ -620,6 +682,29 @@ static void kfw_cls_tree_free(struct kfw_cls *cls, struct kfw_cls_node *node)
 
 /* --- Changing vectors and nodes ----------------------------------------------- */
 
+/* Works out what all the entries of @vec share, for kfw_cls_scan(). */
+static void kfw_cls_vec_summarise(struct kfw_cls_vec *vec)
+{
+	const struct kfw_cls_entry *entry;
+	unsigned int i;
+
+	vec->proto = vec->entry[0].proto;
+	vec->all_dport = true;
+	vec->dport.first = 0xffff;
+	vec->dport.last = 0;
+	for (i = 0; i < vec->len; i++) {
+		entry = &vec->entry[i];
+		if (entry->proto != vec->proto)
+			vec->proto = 0;
+		if (!entry->has_dport) {
+			vec->all_dport = false;
+			continue;
+		}
+		vec->dport.first = min(vec->dport.first, entry->dport.first);
+		vec->dport.last = max(vec->dport.last, entry->dport.last);
+	}
+}
+
 /* A copy of @old (which may be NULL) with @entry in its place by priority. */
 static struct kfw_cls_vec *kfw_cls_vec_add(struct kfw_cls *cls,
 					   const struct kfw_cls_vec *old,
@@ -641,6 +726,7 @@ static struct kfw_cls_vec *kfw_cls_vec_add(struct kfw_cls *cls,
 		       (len - at) * sizeof(*entry));
 	vec->len = len + 1;
 	vec->refs = 1;
+	kfw_cls_vec_summarise(vec);
 	return vec;
 }
 
@@ -680,6 +766,7 @@ static struct kfw_cls_vec *kfw_cls_vec_without(struct kfw_cls *cls,
 	       (old->len - at - 1) * sizeof(*vec->entry));
 	vec->len = old->len - 1;
 	vec->refs = 0;
+	kfw_cls_vec_summarise(vec);
 	return vec;
 }
 
@@ -917,6 +1004,49 @@ static unsigned int kfw_cls_place_remove(struct kfw_cls *cls,
 	return removed;
 }
 
+/*
+ * Finds the path of single children from the root of @trie and publishes it
+ * as where lookups start, if it changed. Called after every insertion, which
+ * may have replaced nodes on the path; removals replace no node. Without
+ * memory, lookups start at the root again, which is always right.
+ */
+static void kfw_cls_skip_update(struct kfw_cls *cls, enum kfw_cls_trie_id trie)
+{
+	struct kfw_cls_skip *old = rcu_dereference_protected(cls->skip[trie], 1);
+	struct kfw_cls_node *node = kfw_cls_deref_node(&cls->root[trie]);
+	struct kfw_cls_key key = {};
+	struct kfw_cls_skip *skip;
+	unsigned int depth = 0, nibble;
+
+	while (node && depth + 1 < kfw_cls_depth[trie] && !node->vec_map &&
+	       kfw_cls_popcount16(node->child_map) == 1) {
+		for (nibble = 0; !(node->child_map & BIT(nibble)); nibble++)
+			;
+		key.word[depth / 8] |= nibble << (32 - KFW_CLS_STRIDE * (depth % 8 + 1));
+		node = kfw_cls_deref_node(&node->slot[0].child);
+		depth++;
+	}
+	if (old && old->node == node && old->depth == depth)
+		return;
+	skip = NULL;
+	if (node && depth) {
+		skip = kfw_cls_alloc(cls, sizeof(*skip));
+		if (skip) {
+			skip->depth = depth;
+			skip->key = key;
+			skip->node = node;
+		}
+	}
+	rcu_assign_pointer(cls->skip[trie], skip);
+	if (old) {
+		cls->stats.bytes -= sizeof(*old);
+		if (cls->live)
+			kfw_cls_free_rcu(old, rcu);
+		else
+			kfw_cls_free(old);
+	}
+}
+
 /* --- The interface ------------------------------------------------------------ */
 
 struct kfw_cls *kfw_cls_create(void)
@@ -936,8 +1066,10 @@ void kfw_cls_destroy(struct kfw_cls *cls)
 
 	if (!cls)
 		return;
-	for (trie = 0; trie < KFW_CLS_TRIES; trie++)
+	for (trie = 0; trie < KFW_CLS_TRIES; trie++) {
 		kfw_cls_tree_free(cls, kfw_cls_deref_node(&cls->root[trie]));
+		kfw_cls_free(rcu_dereference_protected(cls->skip[trie], 1));
+	}
 	rest = kfw_cls_deref_vec(&cls->rest);
 	if (rest && !--rest->refs)
 		kfw_cls_vec_free(cls, rest);
@@ -1003,9 +1135,11 @@ int kfw_cls_insert(struct kfw_cls *cls, const struct kfw_match *match,
 		err = kfw_cls_prefix_add(cls, places[best].trie, &prefix, &entry);
 		if (err) {
 			kfw_cls_place_remove(cls, &places[best], &entry);
+			kfw_cls_skip_update(cls, places[best].trie);
 			return err;
 		}
 	}
+	kfw_cls_skip_update(cls, places[best].trie);
 	cls->stats.rules++;
 	cls->stats.entries += best_entries;
 	return 0;
