@@ -60,6 +60,15 @@
  * scan the vector there if the map has one, and descend to the child if the
  * map has one. Then scan the rest list. Return the best candidate.
  *
+ * Two shortcuts keep the walk short when rules are alike. When the top
+ * levels of a trie are a single path with nothing on it (every rule in one
+ * network), the path is kept aside (struct kfw_cls_skip): the packet is
+ * compared with it at once and the walk starts below it. And each vector
+ * records the protocol and the span of destination ports its entries share,
+ * if they do, so a packet to another port passes a whole vector over with
+ * two comparisons; the entries themselves carry their rule's protocol and
+ * ports, so most candidates fail without a look at the rule.
+ *
  * Insertion and removal
  * ---------------------
  * The caller serialises writers; readers hold only rcu_read_lock(). Nothing a
