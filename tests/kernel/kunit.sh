@@ -15,9 +15,9 @@
 #    kernel's own tools/testing/kunit/kunit.py, whose report is printed.
 #
 # The last line is "kunit: N passed, N failed". The exit status is non-zero
-# when a test fails or crashes, when one of kfw_match, kfw_parse, kfw_netlink
-# and kfw_table is missing, and when run-vm.sh fails: a warning, a KASAN,
-# UBSAN or lockdep report, a leak or a hang shows on the console.
+# when a test fails or crashes, when one of kfw_match, kfw_parse, kfw_netlink,
+# kfw_table and kfw_classify is missing, and when run-vm.sh fails: a warning,
+# a KASAN, UBSAN or lockdep report, a leak or a hang shows on the console.
 #
 # The PARAMs go to modprobe kfw_test and make the randomized tests a soak:
 #
@@ -30,7 +30,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-suites=(kfw_match kfw_parse kfw_netlink kfw_table)
+suites=(kfw_match kfw_parse kfw_netlink kfw_table kfw_classify)
 
 say() {
 	echo "kunit.sh: $*" >&2
