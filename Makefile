@@ -5,7 +5,10 @@
 # make check        install what is missing, build, and run every test
 # make vm           a shell in the VM with kfw loaded and fwctl on PATH
 # make unit         fwctl's host unit tests only
+# make classifier   the classifier's host differential test (tests/classifier/)
 # make kunit        the KUnit suites on the debug kernel (built once, cached)
+# make bench        per-packet cost of kfw, iptables and nftables up to 100k rules, in the VM
+# make bench-smoke  the same, quickly, as a test
 # make clean
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -32,6 +35,10 @@ deps:
 unit:
 	$(MAKE) -C tests/unit
 
+# The classifier against its linear reference, on the host (tests/classifier/).
+classifier:
+	$(MAKE) -C tests/classifier test
+
 # Everything the VM runs is built against the stock kernel's headers.
 stock-build:
 	$(MAKE) KDIR=$(STOCK_KDIR) module fwctl
@@ -49,11 +56,17 @@ kunit:
 	tests/kernel/kunit.sh
 
 check: deps
-	tests/check.sh unit kunit $(SUITES) $(SUITES:%=%-debug)
+	tests/check.sh unit classifier kunit bench-smoke $(SUITES) $(SUITES:%=%-debug)
 
 demo: deps
 	$(MAKE) stock-build
 	$(VM) --kernel $(STOCK_KERNEL) --quiet tests/vm/demo.sh
+
+bench: deps
+	tests/bench/bench.sh
+
+bench-smoke: deps
+	tests/bench/bench.sh --smoke
 
 vm: deps
 	$(MAKE) stock-build
@@ -63,6 +76,7 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C ctl clean
 	-$(MAKE) -C tests/unit clean
+	-$(MAKE) -C tests/classifier clean
 
-.PHONY: all module fwctl deps unit stock-build kunit check demo vm clean \
+.PHONY: all module fwctl deps unit classifier stock-build kunit check demo vm clean bench bench-smoke \
 	$(SUITES) $(SUITES:%=%-debug)

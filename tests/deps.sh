@@ -20,6 +20,8 @@ packages="
 	linux-headers-cloud-amd64
 	qemu-system-x86
 	busybox-static
+	iptables
+	nftables
 	iproute2
 	libmnl-dev
 	libcmocka-dev
@@ -38,6 +40,9 @@ packages="
 	xz-utils
 	rsync
 	python3
+	clang
+	libclang-rt-14-dev
+	valgrind
 "
 
 # The newest cloud kernel whose image and headers are both installed.

@@ -41,8 +41,20 @@
  *   kfwprobe udp-flood ADDR PORT MS [from ADDR] [sport PORT] [size BYTES]
  *	Send datagrams as fast as possible for MS milliseconds, ignoring
  *	errors: prints "sent N received M", exit 0 when anything was sent.
+ *   kfwprobe udp-rr ADDR PORT COUNT [from ADDR] [sport PORT] [timeout MS] [size BYTES]
+ *		[budget MS]
+ *	The benchmark's probe: after 10 untimed ones, COUNT round trips of
+ *	one datagram each to a udp-echo server, one at a time, timed with
+ *	CLOCK_MONOTONIC; with budget, no more after MS milliseconds (but at
+ *	least 10). A datagram not echoed within the timeout is lost and the
+ *	next one goes. Prints "round_trips N lost L mean_ns X", X the mean
+ *	time of the echoed round trips, the lost ones' waits included; exit 0
+ *	when at least one came back and none was lost.
  *   kfwprobe as-uid UID[:GID] COMMAND [ARG...]
  *	Drop every group and capability, become UID, and run COMMAND.
+ *   kfwprobe time COMMAND [ARG...]
+ *	Run COMMAND with its output thrown away and print "elapsed_ns N",
+ *	its wall time; exit with its status.
  *   kfwprobe json
  *	Check that stdin is one valid JSON value and print it without
  *	insignificant whitespace (exit 0), or say where it is broken (exit 1).
@@ -68,6 +80,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -99,7 +112,10 @@ static void __attribute__((noreturn)) usage(void)
 		"       kfwprobe udp-ask ADDR PORT [from ADDR] [sport PORT] [timeout MS]\n"
 		"       kfwprobe ping ADDR [timeout MS]\n"
 		"       kfwprobe udp-flood ADDR PORT MS [from ADDR] [sport PORT] [size BYTES]\n"
+		"       kfwprobe udp-rr ADDR PORT COUNT [from ADDR] [sport PORT] [timeout MS] [size BYTES]\n"
+		"                [budget MS]\n"
 		"       kfwprobe as-uid UID[:GID] COMMAND [ARG...]\n"
+		"       kfwprobe time COMMAND [ARG...]\n"
 		"       kfwprobe json < FILE\n");
 	exit(2);
 }
@@ -116,12 +132,17 @@ static long number(const char *s, long min, long max, const char *what)
 	return v;
 }
 
-static int64_t now_ms(void)
+static int64_t now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t now_ms(void)
+{
+	return now_ns() / 1000000;
 }
 
 /* A numeric IPv4 or IPv6 address and a port, as a sockaddr. */
@@ -157,6 +178,7 @@ enum {
 	OPT_SIZE	= 1 << 1,
 	OPT_SEND	= 1 << 2,
 	OPT_PATTERN	= 1 << 3,
+	OPT_BUDGET	= 1 << 4,
 };
 
 /*
@@ -173,6 +195,7 @@ struct client_opts {
 	size_t pattern_len;
 	long at;
 	long split;
+	long budget_ms;
 };
 
 static int hex_digit(char c)
@@ -232,6 +255,8 @@ static void client_opts(struct client_opts *o, char **argv, unsigned int allowed
 			o->at = number(argv[1], 0, MAX_PAYLOAD, "offset");
 		else if ((allowed & OPT_PATTERN) && !strcmp(argv[0], "split"))
 			o->split = number(argv[1], 1, MAX_PAYLOAD, "split");
+		else if ((allowed & OPT_BUDGET) && !strcmp(argv[0], "budget"))
+			o->budget_ms = number(argv[1], 1, 3600000, "budget");
 		else
 			die("unknown option '%s'", argv[0]);
 	}
@@ -613,6 +638,62 @@ static int udp_send(char **argv)
 	return received == (unsigned long)count ? 0 : 1;
 }
 
+#define RR_WARMUP	10
+
+/* One round trip of datagram @seq on connected @fd: true when it came back. */
+static bool round_trip(int fd, const struct client_opts *o, unsigned long seq)
+{
+	static char buf[MAX_PAYLOAD], in[MAX_PAYLOAD];
+	int64_t deadline = now_ms() + o->timeout_ms;
+
+	datagram(buf, o->size, seq);
+	if (send(fd, buf, o->size, 0) != o->size)
+		die("send: %s", strerror(errno));
+	while (wait_for(fd, POLLIN, deadline)) {
+		ssize_t n = recv(fd, in, sizeof(in), MSG_DONTWAIT);
+
+		/* An echo of an earlier, lost datagram is read and passed over. */
+		if (n == o->size && !memcmp(in, buf, n))
+			return true;
+	}
+	return false;
+}
+
+static int udp_rr(char **argv)
+{
+	unsigned long done = 0, lost = 0, seq;
+	struct client_opts o;
+	struct endpoint peer;
+	int64_t start, end;
+	long count;
+	int fd;
+
+	if (!argv[0] || !argv[1] || !argv[2])
+		usage();
+	endpoint(&peer, argv[0], number(argv[1], 1, 65535, "port"));
+	count = number(argv[2], 1, 100000000, "count");
+	client_opts(&o, argv + 3, OPT_TIMEOUT | OPT_SIZE | OPT_BUDGET);
+
+	fd = client_socket(&peer, &o, SOCK_DGRAM);
+	if (connect(fd, (struct sockaddr *)&peer.ss, peer.len) < 0)
+		die("connect: %s", strerror(errno));
+	for (seq = 0; seq < RR_WARMUP; seq++)
+		round_trip(fd, &o, seq);
+	start = now_ns();
+	end = start + (int64_t)o.budget_ms * 1000000;
+	for (; done + lost < (unsigned long)count; seq++) {
+		if (round_trip(fd, &o, seq))
+			done++;
+		else
+			lost++;
+		if (o.budget_ms && done + lost >= RR_WARMUP && now_ns() >= end)
+			break;
+	}
+	printf("round_trips %lu lost %lu mean_ns %lld\n", done, lost,
+	       done ? (long long)((now_ns() - start) / (int64_t)done) : 0LL);
+	return done && !lost ? 0 : 1;
+}
+
 /*
  * Ask for ICMP errors on the error queue of @fd, as well as in sk_err, so
  * that the type and code behind an errno can be told.
@@ -797,6 +878,32 @@ static int as_uid(char **argv)
 	execvp(argv[1], argv + 1);
 	die("%s: %s", argv[1], strerror(errno));
 	return 2;
+}
+
+static int time_command(char **argv)
+{
+	int64_t start;
+	int status;
+	pid_t pid;
+
+	if (!argv[0])
+		usage();
+	start = now_ns();
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		if (null < 0 || dup2(null, STDOUT_FILENO) < 0)
+			die("/dev/null: %s", strerror(errno));
+		execvp(argv[0], argv);
+		die("%s: %s", argv[0], strerror(errno));
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		die("waitpid: %s", strerror(errno));
+	printf("elapsed_ns %lld\n", (long long)(now_ns() - start));
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 /*
@@ -1015,7 +1122,9 @@ static const struct {
 	{ "udp-ask", udp_ask },
 	{ "ping", ping },
 	{ "udp-flood", udp_flood },
+	{ "udp-rr", udp_rr },
 	{ "as-uid", as_uid },
+	{ "time", time_command },
 	{ "json", json },
 };
 

@@ -13,6 +13,10 @@
 #   --ko PATH         a module of ours to ship, repeatable (default: kmod/kfw.ko)
 #   --fwctl PATH      the fwctl to ship (default: ctl/fwctl)
 #   --module NAME     one more kernel module to ship, with its dependencies
+#   --file PATH       a file or directory to ship at the same path, repeatable;
+#                     an executable goes with the shared libraries it needs
+#                     (not under /tmp, /run, /dev, /proc or /sys: /init mounts
+#                     over those)
 #   --quiet           no boot messages on the console, only the script's output
 #                     (the kernel's complaints still fail the run)
 #   --interactive     load kfw, run SCRIPT if given, then give a shell on the
@@ -35,7 +39,10 @@
 # its path printed last.
 #
 # Environment: KFW_VM_TIMEOUT (seconds, default 600; give a debug kernel more),
-# KFW_VM_MEMORY (default 1G), KFW_VM_CPUS (default 2).
+# KFW_VM_MEMORY (default 1G), KFW_VM_CPUS (default 2), KFW_VM_ICOUNT (qemu's
+# -icount option, e.g. "shift=0": the guest's clock then counts executed
+# instructions, one per nanosecond, so guest timings no longer depend on how
+# busy the host is; it needs KFW_VM_CPUS=1).
 
 set -eEuo pipefail
 trap 'echo "run-vm.sh: line $LINENO failed: $BASH_COMMAND" >&2' ERR
@@ -50,6 +57,7 @@ cache=${XDG_CACHE_HOME:-$HOME/.cache}/kfw
 timeout=${KFW_VM_TIMEOUT:-600}
 memory=${KFW_VM_MEMORY:-1G}
 cpus=${KFW_VM_CPUS:-2}
+icount=${KFW_VM_ICOUNT:-}
 
 # The console lines that fail a run, whatever the script's status.
 bad_console='BUG:|WARNING:|Oops|KASAN|UBSAN|refcount_t|suspected memory leak|unreferenced object|possible circular locking|suspicious RCU usage|Call Trace|Kernel panic'
@@ -67,7 +75,7 @@ usage() {
 	exit 2
 }
 
-kernel='' modules='' fwctl='' interactive=0 quiet=0 kos=()
+kernel='' modules='' fwctl='' interactive=0 quiet=0 kos=() files=()
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--kernel) kernel=${2:?}; shift 2 ;;
@@ -75,6 +83,7 @@ while [[ $# -gt 0 ]]; do
 	--ko) kos+=("${2:?}"); shift 2 ;;
 	--fwctl) fwctl=${2:?}; shift 2 ;;
 	--module) kernel_modules+=("${2:?}"); shift 2 ;;
+	--file) files+=("$(realpath -s "${2:?}")"); shift 2 ;;
 	--interactive) interactive=1; shift ;;
 	--quiet) quiet=1; shift ;;
 	-h|--help) usage ;;
@@ -183,6 +192,19 @@ install_program "$(command -v ip || echo /sbin/ip)" /sbin/ip
 ln -s /sbin/ip "$root/usr/sbin/ip" 2>/dev/null || true
 [[ -n $fwctl ]] && install_program "$fwctl" /usr/sbin/fwctl
 install -m 0755 "$kfwprobe" "$root/usr/bin/kfwprobe"
+for file in "${files[@]}"; do
+	[[ -e $file ]] || die "no file '$file'"
+	[[ ! $file =~ ^/(tmp|run|dev|proc|sys)(/|$) ]] || die "cannot ship '$file': /init mounts over its directory"
+	mkdir -p "$root/$(dirname "$file")"
+	rm -rf "${root:?}/$file"	# perhaps a link to busybox
+	if [[ -d $file ]]; then
+		cp -rL "$file" "$root/$file"
+	elif [[ -x $file ]]; then
+		install_program "$file" "$file"
+	else
+		cp -L "$file" "$root/$file"
+	fi
+done
 
 # Kernel modules: the ones the tests need and the ones ours depend on, each
 # with its own dependencies as modules.dep lists them. They are shipped
@@ -328,6 +350,7 @@ qemu=(
 	-kernel "$kernel"
 	-initrd "$initramfs"
 	-append "console=ttyS0 panic=-1 printk.devkmsg=on${quiet_kernel}"
+	${icount:+-icount "$icount"}
 )
 
 if [[ $interactive -eq 1 ]]; then
