@@ -25,10 +25,10 @@ log=$dir/fuzz.log
 status=$?
 
 runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
-echo "classifier-fuzz: ${runs:-0} inputs executed in ${seconds}s (corpus: $(ls "$dir/corpus" | wc -l) inputs)"
+echo "classifier-fuzz: ${runs:-0} inputs executed in ${seconds}s (corpus: $(find "$dir/corpus" -type f | wc -l) inputs)"
 if [[ $status -ne 0 ]]; then
 	grep -E -A12 'MISMATCH|ERROR: AddressSanitizer|runtime error|ERROR: libFuzzer|LeakSanitizer' "$log" | head -n 40
-	ls "$dir"/crash-* "$dir"/leak-* 2>/dev/null | sed 's/^/classifier-fuzz: input: /'
+	find "$dir" -maxdepth 1 \( -name 'crash-*' -o -name 'leak-*' \) | sed 's/^/classifier-fuzz: input: /'
 	echo "classifier-fuzz: FAIL (status $status, log: $log)"
 	echo "classifier-fuzz: 0 passed, 1 failed"
 	exit 1
