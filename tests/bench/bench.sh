@@ -15,7 +15,8 @@
 # `make -C tests/classifier bench` for the native classifier's lines, and it
 # ends with a table: the mean UDP round-trip time (cost_ns) of each
 # implementation at each size, the excess over no filter, and three ratios.
-# All it printed is kept in ${XDG_CACHE_HOME:-~/.cache}/kfw/bench/LAST.txt.
+# All it printed is kept in ${XDG_CACHE_HOME:-~/.cache}/kfw/bench/LAST.txt
+# (bench/smoke/LAST.txt for --smoke).
 #
 # --smoke is the quick test of all that: sizes 0 and 100, one short round,
 # every check on; it ends in "bench-smoke: N passed, N failed" and fails when
@@ -46,8 +47,10 @@ case ${1:-} in
 esac
 
 if [[ $mode == smoke ]]; then
+	# A directory of its own: make check may run while a bench runs.
+	cache=$cache/smoke
 	sizes="0 100" rounds=1 count=200 budget=2000
-	output=$cache/LAST-smoke.txt
+	output=$cache/LAST.txt
 else
 	sizes=${KFW_BENCH_SIZES:-0 100 1000 10000 100000}
 	rounds=${KFW_BENCH_ROUNDS:-15}
