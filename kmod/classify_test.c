@@ -99,15 +99,8 @@ static void kfw_cls_test_rule(struct kunit *test, const char *text,
 		} else {
 			KUNIT_ASSERT_FAILURE(test, "bad key '%s' in rule '%s'", key, text);
 		}
-		if (range) {
-			dash = strchr(value, '-');
-			if (dash)
-				*dash++ = '\0';
-			KUNIT_ASSERT_EQ(test, kstrtou16(value, 10, &range->first), 0);
-			range->last = range->first;
-			if (dash)
-				KUNIT_ASSERT_EQ(test, kstrtou16(dash, 10, &range->last), 0);
-		}
+		if (range)
+			kfw_test_ports(test, value, range);
 	}
 }
 

@@ -88,23 +88,6 @@ static bool kfw_test_icmp(struct kunit *test, const char *text, u8 *type, u8 *co
 	return slash;
 }
 
-static void kfw_test_ports(struct kunit *test, const char *text,
-			   struct kfw_port_range *range)
-{
-	char buf[16];
-	char *dash;
-
-	KUNIT_ASSERT_LT(test, strlen(text), sizeof(buf));
-	strscpy(buf, text, sizeof(buf));
-	dash = strchr(buf, '-');
-	if (dash)
-		*dash++ = '\0';
-	KUNIT_ASSERT_EQ(test, kstrtou16(buf, 10, &range->first), 0);
-	range->last = range->first;
-	if (dash)
-		KUNIT_ASSERT_EQ(test, kstrtou16(dash, 10, &range->last), 0);
-}
-
 static void kfw_test_net(struct kunit *test, const char *text,
 			 struct kfw_match *m, union nf_inet_addr *addr,
 			 union nf_inet_addr *mask, u8 *prefix)

@@ -230,3 +230,21 @@ void kfw_test_mask(union nf_inet_addr *mask, u8 family, u8 prefix)
 	for (bit = 0; bit < prefix && bit < (family == NFPROTO_IPV4 ? 32 : 128); bit++)
 		bytes[bit / 8] |= 0x80 >> (bit % 8);
 }
+
+/* A port or a range of ports, "N" or "N-M". */
+void kfw_test_ports(struct kunit *test, const char *text,
+		    struct kfw_port_range *range)
+{
+	char buf[16];
+	char *dash;
+
+	KUNIT_ASSERT_LT(test, strlen(text), sizeof(buf));
+	strscpy(buf, text, sizeof(buf));
+	dash = strchr(buf, '-');
+	if (dash)
+		*dash++ = '\0';
+	KUNIT_ASSERT_EQ(test, kstrtou16(buf, 10, &range->first), 0);
+	range->last = range->first;
+	if (dash)
+		KUNIT_ASSERT_EQ(test, kstrtou16(dash, 10, &range->last), 0);
+}

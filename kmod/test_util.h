@@ -53,5 +53,7 @@ u8 kfw_test_addr(struct kunit *test, const char *text,
 u8 kfw_test_prefix(struct kunit *test, const char *text,
 		   union nf_inet_addr *addr, u8 *prefix);
 void kfw_test_mask(union nf_inet_addr *mask, u8 family, u8 prefix);
+void kfw_test_ports(struct kunit *test, const char *text,
+		    struct kfw_port_range *range);
 
 #endif /* _KFW_TEST_UTIL_H */
