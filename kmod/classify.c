@@ -166,22 +166,30 @@ enum kfw_cls_trie_id {
 };
 
 /**
+ * struct kfw_cls_hint - what one rule, or every rule of a vector, asks of the
+ *	protocol and destination port: most candidates fail on one of them
+ * @dport: the destination ports, if @has_dport (for a vector, the smallest
+ *	range holding those of all its entries)
+ * @proto: the protocol, 0 if none is asked for (or 0 is)
+ * @has_dport: destination ports are asked for (by every entry, for a vector)
+ */
+struct kfw_cls_hint {
+	struct kfw_port_range dport;
+	u8 proto;
+	bool has_dport;
+};
+
+/**
  * struct kfw_cls_entry - one rule in a vector
  * @prio: the rule's priority, copied here so scans stay in the vector
  * @match: the rule's match; NULL once removed in place
- * @dport: the rule's destination ports, if @has_dport
- * @proto: the rule's protocol, 0 if it has none (or asks for 0)
- * @has_dport: the rule matches destination ports
- *
- * @dport and @proto are copies too: most candidates fail on one of them, and
- * rejecting them here spares a cache miss on the rule itself.
+ * @hint: copied from the rule, so that most candidates are rejected without
+ *	a cache miss on the rule itself
  */
 struct kfw_cls_entry {
 	u64 prio;
 	const struct kfw_match *match;
-	struct kfw_port_range dport;
-	u8 proto;
-	bool has_dport;
+	struct kfw_cls_hint hint;
 };
 
 /**
@@ -191,19 +199,14 @@ struct kfw_cls_entry {
  * @refs: how many slots point to it (writers only): the slots of one
  *	expanded prefix share their vector while their contents are equal
  * @len: number of entries
- * @dport: the smallest range holding every entry's destination ports, when
- *	@all_dport: a packet to a port outside it matches none of them
- * @proto: the protocol every entry asks for, or 0
- * @all_dport: every entry matches destination ports
+ * @hint: what all the entries ask: a packet it rejects matches none of them
  * @entry: the entries
  */
 struct kfw_cls_vec {
 	struct rcu_head rcu;
 	unsigned int refs;
 	unsigned int len;
-	struct kfw_port_range dport;
-	u8 proto;
-	bool all_dport;
+	struct kfw_cls_hint hint;
 	struct kfw_cls_entry entry[];
 };
 
@@ -347,15 +350,15 @@ struct kfw_cls_best {
 	const struct kfw_match *match;
 };
 
-/* Can the entry's rule match @pkt, by what the entry knows of it? */
-static bool kfw_cls_may_match(const struct kfw_cls_entry *entry,
-			      const struct kfw_packet *pkt)
+/* Could a rule, or a vector's rules, match @pkt, by what @hint knows of them? */
+static bool kfw_cls_admits(const struct kfw_cls_hint *hint,
+			   const struct kfw_packet *pkt)
 {
-	if (entry->proto && (!pkt->has_proto || pkt->proto != entry->proto))
+	if (hint->proto && (!pkt->has_proto || pkt->proto != hint->proto))
 		return false;
-	if (entry->has_dport &&
-	    (!pkt->has_ports || pkt->dport < entry->dport.first ||
-	     pkt->dport > entry->dport.last))
+	if (hint->has_dport &&
+	    (!pkt->has_ports || pkt->dport < hint->dport.first ||
+	     pkt->dport > hint->dport.last))
 		return false;
 	return true;
 }
@@ -367,18 +370,13 @@ static void kfw_cls_scan(const struct kfw_cls_vec *vec,
 	const struct kfw_match *match;
 	unsigned int i;
 
-	/* What all the entries share may rule them all out at once. */
-	if (vec->proto && (!pkt->has_proto || pkt->proto != vec->proto))
-		return;
-	if (vec->all_dport &&
-	    (!pkt->has_ports || pkt->dport < vec->dport.first ||
-	     pkt->dport > vec->dport.last))
+	if (!kfw_cls_admits(&vec->hint, pkt))
 		return;
 	for (i = 0; i < vec->len; i++) {
 		entry = &vec->entry[i];
 		if (entry->prio >= best->prio)
 			return;
-		if (!kfw_cls_may_match(entry, pkt))
+		if (!kfw_cls_admits(&entry->hint, pkt))
 			continue;
 		match = READ_ONCE(entry->match);
 		if (match && kfw_match_packet(match, pkt)) {
@@ -691,26 +689,21 @@ static void kfw_cls_tree_free(struct kfw_cls *cls, struct kfw_cls_node *node)
 
 /* --- Changing vectors and nodes ----------------------------------------------- */
 
-/* Works out what all the entries of @vec share, for kfw_cls_scan(). */
+/* Works out what all the entries of @vec ask, for kfw_cls_scan(). */
 static void kfw_cls_vec_summarise(struct kfw_cls_vec *vec)
 {
-	const struct kfw_cls_entry *entry;
+	struct kfw_cls_hint *all = &vec->hint;
+	const struct kfw_cls_hint *one;
 	unsigned int i;
 
-	vec->proto = vec->entry[0].proto;
-	vec->all_dport = true;
-	vec->dport.first = 0xffff;
-	vec->dport.last = 0;
-	for (i = 0; i < vec->len; i++) {
-		entry = &vec->entry[i];
-		if (entry->proto != vec->proto)
-			vec->proto = 0;
-		if (!entry->has_dport) {
-			vec->all_dport = false;
-			continue;
-		}
-		vec->dport.first = min(vec->dport.first, entry->dport.first);
-		vec->dport.last = max(vec->dport.last, entry->dport.last);
+	*all = vec->entry[0].hint;
+	for (i = 1; i < vec->len; i++) {
+		one = &vec->entry[i].hint;
+		if (one->proto != all->proto)
+			all->proto = 0;
+		all->has_dport &= one->has_dport;
+		all->dport.first = min(all->dport.first, one->dport.first);
+		all->dport.last = max(all->dport.last, one->dport.last);
 	}
 }
 
@@ -1107,9 +1100,11 @@ int kfw_cls_insert(struct kfw_cls *cls, const struct kfw_match *match,
 	const struct kfw_cls_entry entry = {
 		.prio = prio,
 		.match = match,
-		.dport = match->dport,
-		.proto = match->fields & KFW_MATCH_PROTO ? match->proto : 0,
-		.has_dport = match->fields & KFW_MATCH_DPORT,
+		.hint = {
+			.dport = match->dport,
+			.proto = match->fields & KFW_MATCH_PROTO ? match->proto : 0,
+			.has_dport = match->fields & KFW_MATCH_DPORT,
+		},
 	};
 	struct kfw_cls_place places[4];
 	struct kfw_cls_prefix prefix;
