@@ -519,11 +519,12 @@ step n0 fwctl restore /tmp/whatif
 # `fwctl test` prints that rule's `fwctl list` line (or the policy line),
 # then VERDICT; and -j says the same. Neighbour discovery may count a packet
 # between the test and the list it is compared with: then the test is asked
-# again, up to three times.
+# again, up to ten times (on the debug kernel a try lasts longer than the
+# gap between two neighbour solicitations, so three were not always enough).
 what_if() {
 	local name=$1 rule=$2 verdict=$3 out h line json expected_json before try
 	shift 3
-	for try in 1 2 3; do
+	for try in 1 2 3 4 5 6 7 8 9 10; do
 		before=$(n0 fwctl list)
 		out=$(n0 fwctl test "$@" 2>&1 | squeeze) || true
 		json=$(n0 fwctl -j test "$@" 2>&1 | kfwprobe json 2>&1) || true
