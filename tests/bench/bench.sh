@@ -32,8 +32,8 @@
 # and run-vm.sh's KFW_VM_MEMORY (here 2G), KFW_VM_TIMEOUT (here 5400),
 # KFW_VM_CPUS (here 1) and KFW_VM_ICOUNT (here shift=0).
 
-set -eEuo pipefail
-trap 'echo "bench.sh: line $LINENO failed: $BASH_COMMAND" >&2' ERR
+# shellcheck source=tests/strict.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../strict.sh"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)

@@ -13,7 +13,8 @@
 #
 #	CALLGRIND impl=kfw-native rules=N traffic=T lookups=L ir_per_lookup=X
 
-set -euo pipefail
+# shellcheck source=tests/strict.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../strict.sh"
 
 [[ $# -eq 3 ]] || { echo "Usage: $0 BENCH RULES LOOKUPS" >&2; exit 2; }
 bench=$1 rules=$2 lookups=$3

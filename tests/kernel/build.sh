@@ -3,15 +3,22 @@
 #
 # build.sh: build (once) the debug kernel kfw's KUnit suites run on.
 #
-# Usage: tests/kernel/build.sh
+# Usage: tests/kernel/build.sh [--configure-only]
 #
 # The kernel is Debian's linux-source-6.1, configured as x86_64 tinyconfig
 # with tests/kernel/kfw-debug.config merged onto it. The source is extracted
-# to ~/.cache/kfw/linux-source-6.1 when it is not there yet, and the kernel
-# is built out of tree in ~/.cache/kfw/kernel/VERSION-FRAGMENTHASH, where
-# VERSION is the source's kernel and Debian package version. A second run
-# with the same source and fragment finds the finished build and only prints
-# its path.
+# to ~/.cache/kfw/linux-source-6.1-DEBVERSION when it is not there yet (a
+# newer package is extracted afresh beside the old one), and the kernel is
+# built out of tree in ~/.cache/kfw/kernel/VERSION-DEBVERSION-FRAGMENTHASH.
+# A second run with the same source and fragment finds the finished build and
+# only prints its path.
+#
+# --configure-only stops where the compiler would start: the source is
+# extracted, the configuration made and checked, a finished build of the same
+# source (if any) copied in as a head start, and the build directory, holding
+# only .config and that head start, printed. tests/kernel/first-run.sh runs
+# it in an empty cache, so that make check walks a new user's first steps
+# every time.
 #
 # The build directory holds:
 #   arch/x86/boot/bzImage  the kernel to boot
@@ -19,11 +26,13 @@
 #   Module.symvers, ...    what `make -C DIR M=...` needs for external modules
 #   build.log              the compiler's output
 #
-# Progress goes to stderr; the last line on stdout is the build directory.
-# Only the three newest builds are kept.
+# Progress goes to stderr, with a line a minute while the compiler runs; the
+# last line on stdout is the build directory. Only the three newest builds,
+# and the sources they were built from, are kept.
 # Environment: KFW_KERNEL_JOBS (make -j, default 2).
 
-set -euo pipefail
+# shellcheck source=tests/strict.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../strict.sh"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -31,12 +40,23 @@ cache=${XDG_CACHE_HOME:-$HOME/.cache}/kfw
 fragment=$here/kfw-debug.config
 package=linux-source-6.1
 tarball=/usr/src/$package.tar.xz
-src=$cache/$package
 jobs=${KFW_KERNEL_JOBS:-2}
+
+configure_only=0
+case ${1:-} in
+'') ;;
+--configure-only) configure_only=1 ;;
+*) echo "Usage: $0 [--configure-only]" >&2; exit 2 ;;
+esac
 
 # Bump when the way the kernel is configured or built changes, so that older
 # builds are not reused.
 recipe=1
+
+# What a first build compiles, links and generates, counted as the lines
+# Kbuild prints ("  CC      net/core/dev.o"), for the progress lines when no
+# earlier build of the same configuration left its own count.
+expected_steps_default=3000
 
 say() {
 	echo "build.sh: $*" >&2
@@ -61,6 +81,26 @@ option_name() {
 	sed -E 's/^(# )?(CONFIG_[A-Za-z0-9_]+).*/\2/' <<<"$1"
 }
 
+# Kbuild's one line per step, counted in a log.
+steps_in() {
+	grep -cE '^  [A-Z][A-Z0-9_]* ' "$1" || true
+}
+
+# A line a minute while make runs: how long, and how far by the count of
+# steps a finished build of this configuration took.
+report_progress() {
+	local started=$1 expected=$2 last_report=$1 now steps percent
+	while sleep 5; do
+		now=$(date +%s)
+		((now - last_report >= 60)) || continue
+		last_report=$now
+		steps=$(steps_in "$log")
+		percent=$((steps * 100 / expected))
+		((percent < 99)) || percent=99
+		say "$(((now - started) / 60)) min: $steps of about $expected steps (~$percent%), at $(tail -n 1 "$log" | awk '{ print $NF }' | cut -c 1-60)"
+	done
+}
+
 # --- The source -----------------------------------------------------------
 
 if [[ ! -f $tarball ]]; then
@@ -78,8 +118,11 @@ if ! flock -n 9; then
 	flock 9
 fi
 
+# One tree per package version: an upgraded package must not be built from
+# the tree an older one left, nor under its name.
+src=$cache/$package-$deb_version
 if [[ ! -f $src/Makefile ]]; then
-	say "extracting $tarball to $src"
+	say "extracting $tarball ($deb_version) to $src"
 	tmp=$(mktemp -d "$cache/$package.XXXXXX")
 	tar -C "$tmp" -xJf "$tarball"
 	[[ -f $tmp/$package/Makefile ]] || die "$tarball holds no $package/Makefile"
@@ -145,10 +188,11 @@ if [[ ! -f $configured ]]; then
 	fi
 
 	# A finished build of the same source is a head start: make then only
-	# rebuilds what the new configuration changes.
-	# shellcheck disable=SC2012 # our own directory names, newest first
-	seed=$(ls -1t "$cache/kernel/$kernel_version-$deb_version-"*/.kfw-build-done 2>/dev/null |
-		head -n 1)
+	# rebuilds what the new configuration changes. A first run has none.
+	seed=
+	for stamp in "$cache/kernel/$kernel_version-$deb_version-"*/.kfw-build-done; do
+		[[ -f $stamp && (-z $seed || $stamp -nt $seed) ]] && seed=$stamp
+	done
 	seed=${seed%/.kfw-build-done}
 	if [[ ! -d $out && -n $seed ]]; then
 		say "starting from the build in $seed"
@@ -170,21 +214,48 @@ cat "$log" >"$out/build.log"
 rm -f "$log"
 log=$out/build.log
 
+if [[ $configure_only -eq 1 ]]; then
+	say "configured $out; stopping before the compiler (--configure-only)"
+	echo "$out"
+	exit 0
+fi
+
 # --- Build ------------------------------------------------------------------
 
+expected=$(cat "$cache/kernel/.steps-$hash" 2>/dev/null || echo "$expected_steps_default")
 say "building bzImage and modules in $out with make -j$jobs (log: $log)"
+say "a first build takes 20-35 minutes on 2 cores; a line a minute follows"
 started=$(date +%s)
-kmake -j"$jobs" bzImage modules >>"$log" 2>&1 || failed "the kernel build"
+report_progress "$started" "$expected" &
+reporter=$!
+build_status=0
+kmake -j"$jobs" bzImage modules >>"$log" 2>&1 || build_status=$?
+kill "$reporter"
+wait "$reporter" 2>/dev/null || true
+[[ $build_status -eq 0 ]] || failed "the kernel build"
 rm -rf "$out/modroot"
 kmake INSTALL_MOD_PATH="$out/modroot" modules_install >>"$log" 2>&1 ||
 	failed "make modules_install"
+steps_in "$log" >"$cache/kernel/.steps-$hash"
 touch "$done_stamp"
-say "built $kernel_version in $(($(date +%s) - started)) s"
+say "built $kernel_version in $(($(date +%s) - started)) s, $(steps_in "$log") steps"
 
-# Builds for older fragments or sources pile up (400 MB each): keep three.
+# Builds for older fragments or sources pile up (400 MB each): keep three,
+# and the sources that one of them was built from.
 # shellcheck disable=SC2012 # our own directory names, newest first
 ls -1dt "$cache"/kernel/*/ | tail -n +4 | while read -r old; do
 	say "removing the old build ${old%/}"
 	rm -rf "$old"
+done
+for tree in "$cache/$package" "$cache/$package"-*/; do
+	tree=${tree%/}
+	[[ -d $tree ]] || continue
+	used=0
+	for link in "$cache"/kernel/*/source; do
+		[[ -L $link && $(readlink -f "$link") == "$(readlink -f "$tree")" ]] && used=1
+	done
+	[[ $used -eq 1 || $tree == "$src" ]] && continue
+	say "removing the unused source $tree"
+	rm -rf "$tree"
 done
 echo "$out"

@@ -16,7 +16,8 @@
 # Environment: KFW_VM_TIMEOUT (default 1500 s here: a sanitized kernel under
 # TCG is several times slower), KFW_KERNEL_JOBS, and run-vm.sh's.
 
-set -euo pipefail
+# shellcheck source=tests/strict.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../strict.sh"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)

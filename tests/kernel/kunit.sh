@@ -26,7 +26,8 @@
 #
 # Environment: KFW_KERNEL_JOBS (make -j, default 2), and run-vm.sh's.
 
-set -euo pipefail
+# shellcheck source=tests/strict.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../strict.sh"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)

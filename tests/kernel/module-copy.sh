@@ -11,7 +11,8 @@
 # Progress and errors go to stderr; the last line on stdout is the copy's
 # directory, whose kmod/ holds the built modules.
 
-set -euo pipefail
+# shellcheck source=tests/strict.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../strict.sh"
 
 [[ $# -ge 2 ]] || { echo "Usage: $0 NAME KERNEL_BUILD_DIR [MAKE_VAR=VALUE]..." >&2; exit 2; }
 name=$1 kbuild=$2

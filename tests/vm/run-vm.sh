@@ -44,8 +44,8 @@
 # instructions, one per nanosecond, so guest timings no longer depend on how
 # busy the host is; it needs KFW_VM_CPUS=1).
 
-set -eEuo pipefail
-trap 'echo "run-vm.sh: line $LINENO failed: $BASH_COMMAND" >&2' ERR
+# shellcheck source=tests/strict.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../strict.sh"
 
 # The whole script is one block, read before it runs: a file that changes
 # under a run of several minutes (an edit, a checkout) cannot derail it.
