@@ -174,7 +174,7 @@ static int parse_line(struct restore *rs, char *text, unsigned int line,
  * @errlen: size of @err; RESTORE_ERR_MAX always suffices
  *
  * Stops at the first bad line: the file is applied all or nothing, so there
- * is no point in reading past it.
+ * is no point in reading past it. A NUL byte anywhere makes its line bad.
  *
  * Return: 0, or -1 with the message in @err.
  */
@@ -184,11 +184,20 @@ int restore_parse(struct restore *rs, FILE *in, const char *name,
 	unsigned int line = 0;
 	size_t size = 0;
 	char *text = NULL;
+	ssize_t len;
 	int ret = 0;
 
 	memset(rs, 0, sizeof(*rs));
-	while (getline(&text, &size, in) >= 0) {
+	while ((len = getline(&text, &size, in)) >= 0) {
 		line++;
+		/*
+		 * The tokenizer stops at a NUL, so "add in drop\0proto tcp"
+		 * would silently become a rule that drops everything.
+		 */
+		if (strlen(text) != (size_t)len) {
+			ret = fail(err, errlen, line, "NUL byte in input");
+			break;
+		}
 		ret = parse_line(rs, text, line, err, errlen);
 		if (ret)
 			break;

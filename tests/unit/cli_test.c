@@ -190,22 +190,41 @@ static void test_missing_arguments(void **state)
 		       "[icmp-type T] [icmp-code C])\n");
 }
 
-static void test_restore_file_errors(void **state)
+/* A new temporary file holding @len bytes of @bytes; its name goes to @path. */
+static void write_temp(char *path, const char *bytes, size_t len)
 {
-	char path[] = "/tmp/fwctl-unit-XXXXXX";
-	char line[128], want[256];
-	struct result res;
 	FILE *f;
 	int fd;
 
-	(void)state;
+	strcpy(path, "/tmp/fwctl-unit-XXXXXX");
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	f = fdopen(fd, "w");
 	assert_non_null(f);
-	fputs("policy in accept\n# comment\nadd in drop src 300.1.2.3\n", f);
-	fclose(f);
+	assert_int_equal(fwrite(bytes, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
 
+/* fwctl restore of a file holding @len bytes of @bytes fails with @want_err. */
+static void expect_restore_failure(const char *bytes, size_t len, const char *want_err)
+{
+	char path[32], line[64];
+
+	write_temp(path, bytes, len);
+	snprintf(line, sizeof(line), "restore %s", path);
+	expect_failure(line, want_err);
+	unlink(path);
+}
+
+static void test_restore_file_errors(void **state)
+{
+	static const char nul[] = "policy in accept\nadd in drop\0proto tcp dport 22\n";
+	const char *bad = "policy in accept\n# comment\nadd in drop src 300.1.2.3\n";
+	char path[32], line[128], want[256];
+	struct result res;
+
+	(void)state;
+	write_temp(path, bad, strlen(bad));
 	snprintf(line, sizeof(line), "restore %s", path);
 	expect_failure(line, "fwctl: line 3: invalid address '300.1.2.3'\n");
 	unlink(path);
@@ -217,6 +236,7 @@ static void test_restore_file_errors(void **state)
 	assert_int_equal(res.status, 1);
 
 	expect_failure("restore /", "fwctl: reading '/': Is a directory\n");
+	expect_restore_failure(nul, sizeof(nul) - 1, "fwctl: line 2: NUL byte in input\n");
 }
 
 static void test_help_version(void **state)

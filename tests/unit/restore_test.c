@@ -17,9 +17,10 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-static int parse_text(struct restore *rs, const char *text, char *err)
+/* @len bytes of @text, which may hold NUL bytes. */
+static int parse_bytes(struct restore *rs, const char *text, size_t len, char *err)
 {
-	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	FILE *f = fmemopen((void *)text, len, "r");
 	int ret;
 
 	/* fmemopen() refuses a zero-sized buffer; /dev/null is empty too. */
@@ -32,17 +33,27 @@ static int parse_text(struct restore *rs, const char *text, char *err)
 	return ret;
 }
 
-static void expect_error(const char *text, const char *want)
+static int parse_text(struct restore *rs, const char *text, char *err)
+{
+	return parse_bytes(rs, text, strlen(text), err);
+}
+
+static void expect_error_bytes(const char *text, size_t len, const char *want)
 {
 	char err[RESTORE_ERR_MAX];
 	struct restore rs;
-	int ret = parse_text(&rs, text, err);
+	int ret = parse_bytes(&rs, text, len, err);
 
 	restore_free(&rs);
 	if (ret != -1)
 		fail_msg("parsed, want error \"%s\"", want);
 	if (strcmp(err, want))
 		fail_msg("error \"%s\", want \"%s\"", err, want);
+}
+
+static void expect_error(const char *text, const char *want)
+{
+	expect_error_bytes(text, strlen(text), want);
 }
 
 static void rule_text(const struct restore *rs, size_t i, char *buf)
@@ -192,6 +203,27 @@ static void test_errors(void **state)
 		     "line 2: duplicate policy for 'in'");
 	/* Words are case sensitive, like on the command line. */
 	expect_error("ADD in drop\n", "line 1: unknown command 'ADD'");
+}
+
+/* The size of a string literal that holds NUL bytes, without its final NUL. */
+#define BYTES(s)	s, sizeof(s) - 1
+
+/*
+ * Text after a NUL byte must not vanish: "add in drop\0proto tcp dport 22"
+ * read as "add in drop" would drop everything.
+ */
+static void test_nul_byte(void **state)
+{
+	(void)state;
+	expect_error_bytes(BYTES("policy in accept\n# comment\n"
+				 "add in drop\0proto tcp dport 22\n"),
+			   "line 3: NUL byte in input");
+	expect_error_bytes(BYTES("\0add in drop\n"), "line 1: NUL byte in input");
+	expect_error_bytes(BYTES("add in accept\n\0\n"), "line 2: NUL byte in input");
+	expect_error_bytes(BYTES("add in accept\n# a \0 in a comment\n"),
+			   "line 2: NUL byte in input");
+	expect_error_bytes(BYTES("add in accept\nadd in drop\0"),
+			   "line 2: NUL byte in input");
 }
 
 /* The first bad line is reported, not a later one. */
@@ -421,6 +453,7 @@ int restore_test_run(int *total)
 		cmocka_unit_test(test_one_policy),
 		cmocka_unit_test(test_comments_and_blanks),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_first_error_wins),
 		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_many_rules),
