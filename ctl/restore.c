@@ -175,6 +175,7 @@ static int parse_line(struct restore *rs, char *text, unsigned int line,
  *
  * Stops at the first bad line: the file is applied all or nothing, so there
  * is no point in reading past it. A NUL byte anywhere makes its line bad.
+ * A file without any add or policy line is an error too.
  *
  * Return: 0, or -1 with the message in @err.
  */
@@ -204,6 +205,19 @@ int restore_parse(struct restore *rs, FILE *in, const char *name,
 	}
 	if (!ret && ferror(in)) {
 		snprintf(err, errlen, "reading %s: %s", name, strerror(errno));
+		ret = -1;
+	}
+	/*
+	 * An empty file is far more often a failed redirection or a truncated
+	 * save than a wish to delete every rule; iptables-restore and nft -f
+	 * change nothing either. Policy lines alone are a table, as `fwctl
+	 * save` prints an empty one.
+	 */
+	if (!ret && !rs->count && !rs->has_policy[KFW_DIR_IN] &&
+	    !rs->has_policy[KFW_DIR_OUT]) {
+		snprintf(err, errlen,
+			 "restore: no rules or policies in %s; use 'fwctl flush' to empty the table",
+			 name);
 		ret = -1;
 	}
 	free(text);

@@ -239,6 +239,23 @@ static void test_restore_file_errors(void **state)
 	expect_restore_failure(nul, sizeof(nul) - 1, "fwctl: line 2: NUL byte in input\n");
 }
 
+/* Nothing to restore is refused before the kernel is asked. */
+static void test_restore_empty(void **state)
+{
+	const char *comments = "# nothing here\n\n";
+	char path[32], line[64], want[160];
+
+	(void)state;
+	expect_failure("restore /dev/null", "fwctl: restore: no rules or policies in "
+		       "'/dev/null'; use 'fwctl flush' to empty the table\n");
+	write_temp(path, comments, strlen(comments));
+	snprintf(line, sizeof(line), "restore %s", path);
+	snprintf(want, sizeof(want), "fwctl: restore: no rules or policies in '%s'; "
+		 "use 'fwctl flush' to empty the table\n", path);
+	expect_failure(line, want);
+	unlink(path);
+}
+
 static void test_help_version(void **state)
 {
 	static const char *const names[] = {
@@ -295,6 +312,7 @@ int cli_test_run(int *total)
 		cmocka_unit_test(test_bad_tokens),
 		cmocka_unit_test(test_missing_arguments),
 		cmocka_unit_test(test_restore_file_errors),
+		cmocka_unit_test(test_restore_empty),
 		cmocka_unit_test(test_help_version),
 	};
 

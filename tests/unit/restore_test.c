@@ -99,6 +99,10 @@ static void test_basic(void **state)
 	assert_int_equal(rs.count, 0);
 }
 
+/*
+ * Input without rules or policies would delete every rule: more likely a
+ * mistake (an empty redirection, a truncated file) than a wish.
+ */
 static void test_empty(void **state)
 {
 	static const char *const texts[] = {
@@ -106,19 +110,28 @@ static void test_empty(void **state)
 		"\n\n\n",
 		"# only a comment",
 		"#\n  # two\n\t\n",
+		"\r\n",
 	};
-	char err[RESTORE_ERR_MAX];
-	struct restore rs;
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < ARRAY_SIZE(texts); i++) {
-		assert_int_equal(parse_text(&rs, texts[i], err), 0);
-		assert_int_equal(rs.count, 0);
-		assert_false(rs.has_policy[KFW_DIR_IN]);
-		assert_false(rs.has_policy[KFW_DIR_OUT]);
-		restore_free(&rs);
-	}
+	for (i = 0; i < ARRAY_SIZE(texts); i++)
+		expect_error(texts[i], "restore: no rules or policies in 'test'; "
+			     "use 'fwctl flush' to empty the table");
+}
+
+/* What `fwctl save` prints for a table without rules restores. */
+static void test_policies_only(void **state)
+{
+	char err[RESTORE_ERR_MAX];
+	struct restore rs;
+
+	(void)state;
+	assert_int_equal(parse_text(&rs, "policy in accept\npolicy out drop\n", err), 0);
+	assert_int_equal(rs.count, 0);
+	assert_true(rs.has_policy[KFW_DIR_IN]);
+	assert_true(rs.has_policy[KFW_DIR_OUT]);
+	restore_free(&rs);
 }
 
 /* A direction without a policy line keeps its policy: nothing is set. */
@@ -450,6 +463,7 @@ int restore_test_run(int *total)
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_basic),
 		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_policies_only),
 		cmocka_unit_test(test_one_policy),
 		cmocka_unit_test(test_comments_and_blanks),
 		cmocka_unit_test(test_errors),
