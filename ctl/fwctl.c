@@ -4,11 +4,12 @@
  *
  * Every command parses and checks all of its arguments before it opens a
  * netlink socket, so a typo never reaches the kernel. Errors are one line
- * on stderr naming the bad token; a missing argument adds the command's
- * usage, since there is no token to name.
+ * on stderr naming the bad token, printed by print_error(); a missing
+ * argument adds the command's usage, since there is no token to name.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,10 +34,32 @@ struct command {
 	const char *description;
 };
 
+/* Room for any error line: a restore error, or a rule error and a usage. */
+#define ERROR_LINE_MAX	(RESTORE_ERR_MAX + 256)
+
+static void print_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Every error line that may quote the user's tokens goes out here, the
+ * tokens' control bytes escaped (see rule_escape()).
+ */
+static void print_error(const char *fmt, ...)
+{
+	char line[ERROR_LINE_MAX];
+	char shown[4 * ERROR_LINE_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	rule_escape(shown, sizeof(shown), line);
+	fprintf(stderr, "fwctl: %s\n", shown);
+}
+
 /* A missing argument has no token to name, so the error shows the usage. */
 static int missing(const char *what, const char *synopsis)
 {
-	fprintf(stderr, "fwctl: missing %s (usage: fwctl %s)\n", what, synopsis);
+	print_error("missing %s (usage: fwctl %s)", what, synopsis);
 	return 1;
 }
 
@@ -44,15 +67,15 @@ static int missing(const char *what, const char *synopsis)
 static int arg_error(const char *err, bool missing_arg, const char *synopsis)
 {
 	if (missing_arg)
-		fprintf(stderr, "fwctl: %s (usage: fwctl %s)\n", err, synopsis);
+		print_error("%s (usage: fwctl %s)", err, synopsis);
 	else
-		fprintf(stderr, "fwctl: %s\n", err);
+		print_error("%s", err);
 	return 1;
 }
 
 static int unexpected(const char *arg)
 {
-	fprintf(stderr, "fwctl: unexpected argument '%s'\n", arg);
+	print_error("unexpected argument '%s'", arg);
 	return 1;
 }
 
@@ -78,7 +101,7 @@ static int finish_output(void)
 {
 	if (fflush(stdout) == 0 && !ferror(stdout))
 		return 0;
-	fprintf(stderr, "fwctl: writing the output: %s\n", strerror(errno));
+	print_error("writing the output: %s", strerror(errno));
 	return 1;
 }
 
@@ -116,8 +139,8 @@ static void report_insert_error(struct fwnl *nl, const struct fwnl_error *e,
 
 	if (e->err != EPERM && !fwnl_get_info(nl, &info, &info_e) &&
 	    (uint64_t)pos > (uint64_t)info.rule_count + 1) {
-		fprintf(stderr, "fwctl: invalid position '%s': the table has %" PRIu32 " rules\n",
-			pos_arg, info.rule_count);
+		print_error("invalid position '%s': the table has %" PRIu32 " rules",
+			    pos_arg, info.rule_count);
 		return;
 	}
 	fwnl_report(e, "inserting the rule");
@@ -136,7 +159,7 @@ static int cmd_insert(int argc, char *argv[])
 	if (argc < 2)
 		return missing("position", synopsis);
 	if (rule_parse_position(argv[1], &pos, err, sizeof(err))) {
-		fprintf(stderr, "fwctl: %s\n", err);
+		print_error("%s", err);
 		return 1;
 	}
 	if (parse_rule_args(&r, argc - 2, argv + 2, synopsis))
@@ -163,7 +186,7 @@ static int cmd_del(int argc, char *argv[])
 	if (argc < 2)
 		return missing("handle", "del HANDLE");
 	if (rule_parse_handle(argv[1], &handle, err, sizeof(err))) {
-		fprintf(stderr, "fwctl: %s\n", err);
+		print_error("%s", err);
 		return 1;
 	}
 	if (argc > 2)
@@ -173,7 +196,7 @@ static int cmd_del(int argc, char *argv[])
 		return 1;
 	if (fwnl_del_rule(nl, handle, &e)) {
 		if (!e.local && e.err == ENOENT)
-			fprintf(stderr, "fwctl: no rule with handle %" PRIu64 "\n", handle);
+			print_error("no rule with handle %" PRIu64, handle);
 		else
 			fwnl_report(&e, "deleting the rule");
 		ret = 1;
@@ -373,16 +396,16 @@ static void report_restore_error(const struct restore *rs,
 	first = rs->lines[blame->first];
 	last = blame->last < rs->count ? rs->lines[blame->last] : first;
 	if (e->msg[0] && first == last)
-		fprintf(stderr, "fwctl: line %u: %s\n", first, e->msg);
+		print_error("line %u: %s", first, e->msg);
 	else if (e->msg[0])
-		fprintf(stderr, "fwctl: line %u: %s (a rule of lines %u-%u)\n",
-			first, e->msg, first, last);
+		print_error("line %u: %s (a rule of lines %u-%u)", first, e->msg,
+			    first, last);
 	else if (first == last)
-		fprintf(stderr, "fwctl: line %u: the kernel refused the rule: %s\n",
-			first, strerror(e->err));
+		print_error("line %u: the kernel refused the rule: %s", first,
+			    strerror(e->err));
 	else
-		fprintf(stderr, "fwctl: line %u: the kernel refused a rule of lines %u-%u: %s\n",
-			first, first, last, strerror(e->err));
+		print_error("line %u: the kernel refused a rule of lines %u-%u: %s",
+			    first, first, last, strerror(e->err));
 }
 
 static int cmd_restore(int argc, char *argv[])
@@ -402,13 +425,13 @@ static int cmd_restore(int argc, char *argv[])
 	if (strcmp(path, "-")) {
 		in = fopen(path, "r");
 		if (!in) {
-			fprintf(stderr, "fwctl: opening '%s': %s\n", path, strerror(errno));
+			print_error("opening '%s': %s", path, strerror(errno));
 			return 1;
 		}
 		snprintf(name, sizeof(name), "'%s'", path);
 	}
 	if (restore_parse(&rs, in, name, err, sizeof(err))) {
-		fprintf(stderr, "fwctl: %s\n", err);
+		print_error("%s", err);
 		goto out;
 	}
 
@@ -587,8 +610,8 @@ int main(int argc, char *argv[])
 			return commands[i].run(argc - arg, argv + arg);
 
 	if (name[0] == '-')
-		fprintf(stderr, "fwctl: unknown option '%s'\n", name);
+		print_error("unknown option '%s'", name);
 	else
-		fprintf(stderr, "fwctl: unknown command '%s'\n", name);
+		print_error("unknown command '%s'", name);
 	return 1;
 }

@@ -1341,6 +1341,48 @@ int rule_json_string(char *buf, size_t len, const char *s)
 }
 
 /**
+ * rule_escape() - text as an error message may show it
+ * @buf: output
+ * @len: size of @buf; 4 * strlen(@s) + 1 always suffices
+ * @s: the text, e.g. a message quoting a token the user gave
+ *
+ * A token is whatever the command line or a restore file held, and a
+ * control byte in it must not reach a terminal or a log as itself: a
+ * newline would forge a second message, an escape sequence would drive the
+ * terminal. So every byte outside printable ASCII becomes a C escape, \n,
+ * \r, \t or \xNN; printable bytes, the backslash included, stay as typed.
+ *
+ * Return: the length written, or -1 (and "" in @buf) if @buf is too small.
+ */
+int rule_escape(char *buf, size_t len, const char *s)
+{
+	struct sbuf sb = { .buf = buf, .len = len };
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)s; *p; p++) {
+		if (*p >= 0x20 && *p < 0x7f) {
+			sb_putc(&sb, (char)*p);
+			continue;
+		}
+		switch (*p) {
+		case '\n':
+			sb_puts(&sb, "\\n");
+			break;
+		case '\r':
+			sb_puts(&sb, "\\r");
+			break;
+		case '\t':
+			sb_puts(&sb, "\\t");
+			break;
+		default:
+			sb_puts(&sb, "\\x");
+			sb_put_hex8(&sb, *p);
+		}
+	}
+	return sb_finish(&sb);
+}
+
+/**
  * rule_format_json() - a rule as one JSON object, as `fwctl -j list` prints it
  * @r: the rule, with handle and counters
  * @buf: output, e.g. {"handle":7,"dir":"in",...,"dport":"22"}

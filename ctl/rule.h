@@ -118,5 +118,6 @@ int rule_format_line(const struct rule *r, char *buf, size_t len);
 int rule_format_match(const struct rule *r, char *buf, size_t len);
 int rule_format_json(const struct rule *r, char *buf, size_t len);
 int rule_json_string(char *buf, size_t len, const char *s);
+int rule_escape(char *buf, size_t len, const char *s);
 
 #endif /* FWCTL_RULE_H */

@@ -90,6 +90,32 @@ static void expect_failure(const char *line, const char *want_err)
 		fail_msg("fwctl %s: unexpected stdout \"%s\"", line, res.out);
 }
 
+/* A new temporary file holding @len bytes of @bytes; its name goes to @path. */
+static void write_temp(char *path, const char *bytes, size_t len)
+{
+	FILE *f;
+	int fd;
+
+	strcpy(path, "/tmp/fwctl-unit-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(bytes, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* fwctl restore of a file holding @len bytes of @bytes fails with @want_err. */
+static void expect_restore_failure(const char *bytes, size_t len, const char *want_err)
+{
+	char path[32], line[64];
+
+	write_temp(path, bytes, len);
+	snprintf(line, sizeof(line), "restore %s", path);
+	expect_failure(line, want_err);
+	unlink(path);
+}
+
 static void test_bad_tokens(void **state)
 {
 	static const struct {
@@ -172,6 +198,35 @@ static void test_bad_tokens(void **state)
 		expect_failure(cases[i].line, cases[i].err);
 }
 
+/* A token's control bytes never reach the terminal as themselves. */
+static void test_escaped_tokens(void **state)
+{
+	static const char bad_protocol[] = "add in drop proto \x01tcp\n";
+	static const struct {
+		const char *line;
+		const char *err;
+	} cases[] = {
+		{ "frob\x1b[2J", "fwctl: unknown command 'frob\\x1b[2J'\n" },
+		{ "add in drop src 192.0.2.1\nfwctl:",
+		  "fwctl: invalid address '192.0.2.1\\nfwctl:'\n" },
+		{ "add in drop proto t\tcp\r", "fwctl: invalid protocol 't\\tcp\\r'\n" },
+		{ "add in drop comment caf\xc3\xa9",
+		  "fwctl: invalid comment 'caf\\xc3\\xa9'\n" },
+		{ "-j add in drop payload a\x7f", "fwctl: invalid payload 'a\\x7f'\n" },
+		{ "del 1\x08", "fwctl: invalid handle '1\\x08'\n" },
+		{ "insert \x01 in drop", "fwctl: invalid position '\\x01'\n" },
+		{ "list \x07", "fwctl: unexpected argument '\\x07'\n" },
+		{ "test in state new\x1b", "fwctl: invalid state 'new\\x1b'\n" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		expect_failure(cases[i].line, cases[i].err);
+	expect_restore_failure(bad_protocol, sizeof(bad_protocol) - 1,
+			       "fwctl: line 1: invalid protocol '\\x01tcp'\n");
+}
+
 static void test_missing_arguments(void **state)
 {
 	(void)state;
@@ -188,32 +243,6 @@ static void test_missing_arguments(void **state)
 	expect_failure("-j test", "fwctl: missing direction (usage: fwctl test DIR [proto P] "
 		       "[src ADDR] [dst ADDR] [sport N] [dport N] [iface NAME] [state S] "
 		       "[icmp-type T] [icmp-code C])\n");
-}
-
-/* A new temporary file holding @len bytes of @bytes; its name goes to @path. */
-static void write_temp(char *path, const char *bytes, size_t len)
-{
-	FILE *f;
-	int fd;
-
-	strcpy(path, "/tmp/fwctl-unit-XXXXXX");
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	f = fdopen(fd, "w");
-	assert_non_null(f);
-	assert_int_equal(fwrite(bytes, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-}
-
-/* fwctl restore of a file holding @len bytes of @bytes fails with @want_err. */
-static void expect_restore_failure(const char *bytes, size_t len, const char *want_err)
-{
-	char path[32], line[64];
-
-	write_temp(path, bytes, len);
-	snprintf(line, sizeof(line), "restore %s", path);
-	expect_failure(line, want_err);
-	unlink(path);
 }
 
 static void test_restore_file_errors(void **state)
@@ -310,6 +339,7 @@ int cli_test_run(int *total)
 {
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_tokens),
+		cmocka_unit_test(test_escaped_tokens),
 		cmocka_unit_test(test_missing_arguments),
 		cmocka_unit_test(test_restore_file_errors),
 		cmocka_unit_test(test_restore_empty),

@@ -448,6 +448,27 @@ static void test_json_escape(void **state)
 	assert_non_null(strstr(json, ",\"iface\":\"we\\\"i\\\\rd\"}"));
 }
 
+/* Error messages show every byte outside printable ASCII as a C escape. */
+static void test_escape(void **state)
+{
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(rule_escape(buf, sizeof(buf), "invalid address 'x'"), 19);
+	assert_string_equal(buf, "invalid address 'x'");
+	assert_int_equal(rule_escape(buf, sizeof(buf), "a\nb\rc\td"), 10);
+	assert_string_equal(buf, "a\\nb\\rc\\td");
+	assert_true(rule_escape(buf, sizeof(buf), "\x01\x1b[2J\x7f\x80\xff") > 0);
+	assert_string_equal(buf, "\\x01\\x1b[2J\\x7f\\x80\\xff");
+	/* Printable bytes stay as typed, the backslash too. */
+	assert_true(rule_escape(buf, sizeof(buf), " ~\"'\\n") > 0);
+	assert_string_equal(buf, " ~\"'\\n");
+	assert_int_equal(rule_escape(buf, sizeof(buf), ""), 0);
+	assert_string_equal(buf, "");
+	assert_int_equal(rule_escape(buf, 8, "\x01\x02"), -1);
+	assert_string_equal(buf, "");
+}
+
 static void assert_rules_equal(const struct rule *a, const struct rule *b)
 {
 	assert_int_equal(a->dir, b->dir);
@@ -626,6 +647,7 @@ int rule_test_run(int *total)
 		cmocka_unit_test(test_format_addresses),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_json_escape),
+		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_round_trip_prefixes),
 		cmocka_unit_test(test_policy),
