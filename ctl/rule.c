@@ -394,16 +394,24 @@ static int parse_ports(struct rule_ports *p, const char *val,
 	return 0;
 }
 
-/* The same test as the kernel's dev_valid_name(), so we refuse early. */
+/*
+ * The kernel's dev_valid_name(), so we refuse early, and more: `save`
+ * prints the name bare, and restore must read it back as the same word, so
+ * it is printable ASCII without quotes and does not start a comment.
+ */
 static int parse_iface(struct rule *r, const char *val, char *err, size_t errlen)
 {
 	size_t len = strlen(val);
 	size_t i;
 
-	if (len == 0 || len >= IFNAMSIZ || !strcmp(val, ".") || !strcmp(val, ".."))
+	if (len == 0 || len >= IFNAMSIZ || !strcmp(val, ".") || !strcmp(val, "..") ||
+	    val[0] == '#')
 		goto bad;
 	for (i = 0; i < len; i++) {
-		if (val[i] == '/' || val[i] == ':' || isspace((unsigned char)val[i]))
+		unsigned char c = (unsigned char)val[i];
+
+		if (c == '/' || c == ':' || isspace(c) || c < 0x20 || c > 0x7e ||
+		    c == '"' || c == '\'')
 			goto bad;
 	}
 	memcpy(r->iface, val, len + 1);

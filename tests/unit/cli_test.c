@@ -142,6 +142,10 @@ static void test_bad_tokens(void **state)
 		  "fwctl: src and dst are of different families\n" },
 		{ "add in drop iface aaaaaaaaaaaaaaaaaaaa",
 		  "fwctl: invalid interface name 'aaaaaaaaaaaaaaaaaaaa'\n" },
+		{ "add in drop iface a\"b", "fwctl: invalid interface name 'a\"b'\n" },
+		{ "add in drop iface a'b", "fwctl: invalid interface name 'a'b'\n" },
+		{ "add in drop iface #eth0", "fwctl: invalid interface name '#eth0'\n" },
+		{ "test in iface ..", "fwctl: invalid interface name '..'\n" },
 		{ "insert 2 out drop src 300.1.2.3", "fwctl: invalid address '300.1.2.3'\n" },
 		{ "del x", "fwctl: invalid handle 'x'\n" },
 		{ "del 1 2", "fwctl: unexpected argument '2'\n" },
@@ -217,6 +221,7 @@ static void test_escaped_tokens(void **state)
 		{ "insert \x01 in drop", "fwctl: invalid position '\\x01'\n" },
 		{ "list \x07", "fwctl: unexpected argument '\\x07'\n" },
 		{ "test in state new\x1b", "fwctl: invalid state 'new\\x1b'\n" },
+		{ "add in drop iface eth\x1b[0m", "fwctl: invalid interface name 'eth\\x1b[0m'\n" },
 	};
 	size_t i;
 

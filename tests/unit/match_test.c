@@ -601,7 +601,7 @@ static void test_longest(void **state)
 		"src", "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255/128",
 		"dst", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/128",
 		"icmp-type", "neighbour-advertisement", "icmp-code", "255",
-		"iface", "\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"",
+		"iface", "\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\",
 		"state", "new,established,related,invalid",
 		"payload-hex", repeat(payload, '0', 256),
 		"payload-within", "65535", "log", "log-rate", "599999/m",

@@ -230,6 +230,33 @@ static void test_iface(void **state)
 	unit_expect_error("in drop iface a:b", "invalid interface name 'a:b'");
 }
 
+/*
+ * `save` prints the name bare: whatever restore would read back otherwise,
+ * or a terminal would act on, is refused.
+ */
+static void test_iface_round_trip(void **state)
+{
+	static const char *const bad[] = {
+		"a\"b", "\"eth0\"", "a'b", "#eth0", "a\x01", "\x7f", "eth\xc3\xa9",
+		"a\x1b[2J", "a\vb", "a\fb",
+	};
+	char want[RULE_ERR_MAX];
+	char line[64];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		snprintf(line, sizeof(line), "in drop iface %s", bad[i]);
+		snprintf(want, sizeof(want), "invalid interface name '%s'", bad[i]);
+		unit_expect_error(line, want);
+	}
+	/* '#' only starts a comment at the start of a word; '\\' is no escape. */
+	unit_expect_text("in drop iface eth#1", "in drop iface eth#1");
+	unit_expect_text("in drop iface a\\b", "in drop iface a\\b");
+	unit_expect_text("in drop iface ~!$%&()*+,-.;<=", "in drop iface ~!$%&()*+,-.;<=");
+	unit_expect_text("in drop iface >?@[]^_`{|}", "in drop iface >?@[]^_`{|}");
+}
+
 static void test_iface_empty_and_blank(void **state)
 {
 	char *argv[] = { "in", "drop", "iface", "", NULL };
@@ -318,17 +345,17 @@ static void test_format_longest(void **state)
 			       "src ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255/128 "
 			       "dst ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/128 "
 			       "sport 65534-65535 dport 65534-65535 "
-			       "iface \"\"\"\"\"\"\"\"\"\"\"\"\"\"\"", err), 0);
+			       "iface \\\\\\\\\\\\\\\\\\\\\\\\\\\\\\", err), 0);
 	r.handle = UINT64_MAX;
 	r.packets = UINT64_MAX;
 	r.bytes = UINT64_MAX;
 	assert_true(rule_format(&r, text, sizeof(text)) > 0);
 	assert_true(rule_format_json(&r, json, sizeof(json)) > 0);
 	assert_non_null(strstr(json, "\"handle\":18446744073709551615,"));
-	/* Fifteen quotes, each escaped. */
+	/* Fifteen backslashes, each escaped. */
 	assert_non_null(strstr(json, "\"iface\":\""
-			       "\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\""
-			       "\\\"\\\"\\\"\\\"\\\"\"}"));
+			       "\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\"
+			       "\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\"}"));
 }
 
 static void test_json(void **state)
@@ -443,9 +470,9 @@ static void test_json_escape(void **state)
 	assert_int_equal(rule_json_string(buf, 4, "veth0"), -1);
 	assert_string_equal(buf, "");
 
-	assert_int_equal(unit_parse(&r, "in drop iface we\"i\\rd", err), 0);
+	assert_int_equal(unit_parse(&r, "in drop iface we\\i\\rd", err), 0);
 	assert_true(rule_format_json(&r, json, sizeof(json)) > 0);
-	assert_non_null(strstr(json, ",\"iface\":\"we\\\"i\\\\rd\"}"));
+	assert_non_null(strstr(json, ",\"iface\":\"we\\\\i\\\\rd\"}"));
 }
 
 /* Error messages show every byte outside printable ASCII as a C escape. */
@@ -638,6 +665,7 @@ int rule_test_run(int *total)
 		cmocka_unit_test(test_prefix_masking),
 		cmocka_unit_test(test_ports),
 		cmocka_unit_test(test_iface),
+		cmocka_unit_test(test_iface_round_trip),
 		cmocka_unit_test(test_iface_empty_and_blank),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_keywords),

@@ -121,6 +121,7 @@ static void test_packet_errors(void **state)
 		{ "in proto icmp icmp-type 3 icmp-code 256", "invalid icmp code '256'" },
 		{ "in proto foo",	"invalid protocol 'foo'" },
 		{ "in iface a/b",	"invalid interface name 'a/b'" },
+		{ "in iface a\"b",	"invalid interface name 'a\"b'" },
 		{ "in proto tcp proto udp", "duplicate keyword 'proto'" },
 		{ "in proto",		"missing value for 'proto'" },
 		/* Only what describes one packet. */
