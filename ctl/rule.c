@@ -332,6 +332,25 @@ static void mask_addr(struct rule_addr *a)
 	}
 }
 
+/*
+ * kfw sees an IPv4 packet's addresses as IPv4, never as ::ffff:a.b.c.d, so a
+ * rule on ::ffff:0:0/96 only looks as if it filtered IPv4: it matches no
+ * IPv4 packet, only IPv6 packets that carry such addresses, which are
+ * forged (RFC 4291 2.5.5.2 keeps them off the wire).
+ */
+static int refuse_mapped(const struct rule_addr *a, const char *val,
+			 bool has_prefix, char *err, size_t errlen)
+{
+	char v4[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, a->raw + 12, v4, sizeof(v4));
+	if (has_prefix)
+		return fail(err, errlen, "IPv4-mapped address '%s' matches no IPv4 packet; write %s/%u",
+			    val, v4, a->prefix - 96u);
+	return fail(err, errlen, "IPv4-mapped address '%s' matches no IPv4 packet; write %s",
+		    val, v4);
+}
+
 static int parse_addr(struct rule_addr *a, const char *val,
 		      char *err, size_t errlen)
 {
@@ -362,6 +381,8 @@ static int parse_addr(struct rule_addr *a, const char *val,
 			    slash + 1, val);
 	a->prefix = (uint8_t)prefix;
 	mask_addr(a);
+	if (a->family == AF_INET6 && a->prefix >= 96 && IN6_IS_ADDR_V4MAPPED(&a->v6))
+		return refuse_mapped(a, val, slash != NULL, err, errlen);
 	return 0;
 
 bad_addr:

@@ -147,6 +147,8 @@ static void test_bad_tokens(void **state)
 		{ "add in drop iface #eth0", "fwctl: invalid interface name '#eth0'\n" },
 		{ "test in iface ..", "fwctl: invalid interface name '..'\n" },
 		{ "insert 2 out drop src 300.1.2.3", "fwctl: invalid address '300.1.2.3'\n" },
+		{ "add in drop src ::ffff:192.0.2.1", "fwctl: IPv4-mapped address "
+		  "'::ffff:192.0.2.1' matches no IPv4 packet; write 192.0.2.1\n" },
 		{ "del x", "fwctl: invalid handle 'x'\n" },
 		{ "del 1 2", "fwctl: unexpected argument '2'\n" },
 		{ "insert 0 in drop", "fwctl: invalid position '0'\n" },

@@ -205,6 +205,9 @@ static void test_errors(void **state)
 	expect_error("add in drop dport 22\n", "line 1: 'dport' needs proto tcp or udp");
 	expect_error("add in drop src 192.0.2.1 dst 2001:db8::1\n",
 		     "line 1: src and dst are of different families");
+	expect_error("add in drop dst ::ffff:0:0/96\n",
+		     "line 1: IPv4-mapped address '::ffff:0:0/96' matches no IPv4 packet; "
+		     "write 0.0.0.0/0");
 	expect_error("add in drop iface aaaaaaaaaaaaaaaaaaaa\n",
 		     "line 1: invalid interface name 'aaaaaaaaaaaaaaaaaaaa'");
 	expect_error("policy\n", "line 1: missing direction");

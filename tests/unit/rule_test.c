@@ -216,6 +216,33 @@ static void test_ports(void **state)
 	unit_expect_text("in drop dport 22 proto tcp", "in drop proto tcp dport 22");
 }
 
+/* ::ffff:a.b.c.d is how IPv6 sockets write IPv4, but no IPv4 packet matches it. */
+static void test_mapped_addresses(void **state)
+{
+	(void)state;
+	unit_expect_error("in drop src ::ffff:1.2.3.4",
+			  "IPv4-mapped address '::ffff:1.2.3.4' matches no IPv4 packet; "
+			  "write 1.2.3.4");
+	unit_expect_error("in drop dst ::ffff:c000:207",
+			  "IPv4-mapped address '::ffff:c000:207' matches no IPv4 packet; "
+			  "write 192.0.2.7");
+	unit_expect_error("out drop dst 0:0:0:0:0:FFFF:198.51.100.9/128",
+			  "IPv4-mapped address '0:0:0:0:0:FFFF:198.51.100.9/128' matches no "
+			  "IPv4 packet; write 198.51.100.9/32");
+	unit_expect_error("in drop src ::ffff:192.0.2.7/120",
+			  "IPv4-mapped address '::ffff:192.0.2.7/120' matches no IPv4 packet; "
+			  "write 192.0.2.0/24");
+	unit_expect_error("in drop src ::ffff:0:0/96",
+			  "IPv4-mapped address '::ffff:0:0/96' matches no IPv4 packet; "
+			  "write 0.0.0.0/0");
+	/* Prefixes that hold more than mapped addresses, and their neighbours. */
+	unit_expect_text("in drop src ::ffff:0:0/95", "in drop src ::fffe:0:0/95");
+	unit_expect_text("in drop src ::ffff:1.2.3.4/64", "in drop src ::/64");
+	unit_expect_text("in drop src ::1.2.3.4", "in drop src ::1.2.3.4/128");
+	unit_expect_text("in drop src ::fffe:1.2.3.4", "in drop src ::fffe:102:304/128");
+	unit_expect_text("in drop src 1::ffff:1.2.3.4", "in drop src 1::ffff:102:304/128");
+}
+
 static void test_iface(void **state)
 {
 	(void)state;
@@ -413,7 +440,7 @@ static void expect_addr(const struct rule *r)
 static void test_format_addresses(void **state)
 {
 	static const char *const cases[] = {
-		"::", "::1", "1::", "1::1", "::ffff:1.2.3.4", "::1.2.3.4",
+		"::", "::1", "1::", "1::1", "::ffff:1.2.3.4/64", "::1.2.3.4",
 		"::ffff:0:1.2.3.4", "::fffe:1.2.3.4", "0:0:1::", "1:0:0:2::3",
 		"1:0:0:2:0:0:3:4", "1:0:2:3:4:5:6:7", "1:2:3:4:5:6:7:0",
 		"2001:db8::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
@@ -433,7 +460,12 @@ static void test_format_addresses(void **state)
 		assert_int_equal(unit_parse(&r, line, err), 0);
 		expect_addr(&r);
 	}
+	/* The parser refuses mapped addresses; the kernel could still hold one. */
 	memset(&r, 0, sizeof(r));
+	r.src.family = AF_INET6;
+	r.src.prefix = 128;
+	assert_int_equal(inet_pton(AF_INET6, "::ffff:1.2.3.4", r.src.raw), 1);
+	expect_addr(&r);
 	for (i = 0; i < 200000; i++) {
 		r.src.family = i % 4 ? AF_INET6 : AF_INET;
 		for (j = 0; j < 8; j++) {
@@ -664,6 +696,7 @@ int rule_test_run(int *total)
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_prefix_masking),
 		cmocka_unit_test(test_ports),
+		cmocka_unit_test(test_mapped_addresses),
 		cmocka_unit_test(test_iface),
 		cmocka_unit_test(test_iface_round_trip),
 		cmocka_unit_test(test_iface_empty_and_blank),

@@ -121,6 +121,8 @@ static void test_packet_errors(void **state)
 		{ "in proto icmp icmp-type 3 icmp-code 256", "invalid icmp code '256'" },
 		{ "in proto foo",	"invalid protocol 'foo'" },
 		{ "in iface a/b",	"invalid interface name 'a/b'" },
+		{ "in src ::ffff:192.0.2.1",
+		  "IPv4-mapped address '::ffff:192.0.2.1' matches no IPv4 packet; write 192.0.2.1" },
 		{ "in iface a\"b",	"invalid interface name 'a\"b'" },
 		{ "in proto tcp proto udp", "duplicate keyword 'proto'" },
 		{ "in proto",		"missing value for 'proto'" },
