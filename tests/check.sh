@@ -8,8 +8,25 @@
 #
 # Every target runs even when an earlier one failed, so one run shows every
 # failure. A target that fails without a count line counts as one failure.
+#
+# Every run starts from an empty cache, as a new user's first run does: only
+# the debug kernel (KFW_KERNEL_CACHE, default ~/.cache/kfw) is kept between
+# runs, as it takes half an hour to build; tests/kernel/first-run.sh walks
+# its first steps in an empty cache of its own. Everything else the targets
+# build, keep or log (KFW_CACHE: kfwprobe, module copies, bench files, VM
+# logs) goes to a directory emptied at the start, and stays there for a look
+# after the run.
 
 set -uo pipefail
+
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/kfw
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+KFW_KERNEL_CACHE=${KFW_KERNEL_CACHE:-$cache}
+KFW_CACHE=$cache/check-$(echo "$repo" | sha256sum | cut -c 1-12)
+export KFW_KERNEL_CACHE KFW_CACHE
+rm -rf "$KFW_CACHE"
+mkdir -p "$KFW_CACHE"
+echo "=== cache: $KFW_CACHE (emptied); debug kernel: $KFW_KERNEL_CACHE/kernel"
 
 total_passed=0 total_failed=0 broken=()
 for target in "$@"; do

@@ -37,7 +37,7 @@
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/kfw/bench
+cache=${KFW_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kfw}/bench
 
 mode=bench
 case ${1:-} in

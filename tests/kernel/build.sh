@@ -36,7 +36,7 @@
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/kfw
+cache=${KFW_KERNEL_CACHE:-${KFW_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kfw}}
 fragment=$here/kfw-debug.config
 package=linux-source-6.1
 tarball=/usr/src/$package.tar.xz

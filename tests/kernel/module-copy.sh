@@ -6,7 +6,8 @@
 # Usage: tests/kernel/module-copy.sh NAME KERNEL_BUILD_DIR [MAKE_VAR=VALUE]...
 #
 # The work tree's objects are built for the stock kernel and must stay, so
-# the sources are copied to ~/.cache/kfw/NAME/<hash of the work tree's path>
+# the sources are copied to $KFW_CACHE/NAME/<hash of the work tree's path>
+# (KFW_CACHE defaults to ~/.cache/kfw)
 # (one copy per work tree, so two trees can run at once) and built there.
 # Progress and errors go to stderr; the last line on stdout is the copy's
 # directory, whose kmod/ holds the built modules.
@@ -20,7 +21,7 @@ shift 2
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/kfw
+cache=${KFW_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kfw}
 jobs=${KFW_KERNEL_JOBS:-2}
 
 work=$cache/$name/$(echo "$repo" | sha256sum | cut -c 1-12)

@@ -27,7 +27,7 @@
 # network out of namespaces and veth pairs inside the VM.
 #
 # The initramfs is built afresh for each run in a private directory under
-# ${XDG_CACHE_HOME:-~/.cache}/kfw, from busybox-static, the real iproute2 `ip`,
+# $KFW_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/kfw), from busybox-static, the real iproute2 `ip`,
 # fwctl and the shared libraries these two need, kfwprobe (built here), our
 # modules and those of the kernel's modules they and the tests need. Its /init
 # mounts the usual file systems, runs SCRIPT, prints "KFW-VM-EXIT=<status>" on
@@ -53,7 +53,7 @@
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/kfw
+cache=${KFW_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kfw}
 timeout=${KFW_VM_TIMEOUT:-600}
 memory=${KFW_VM_MEMORY:-1G}
 cpus=${KFW_VM_CPUS:-2}
@@ -154,10 +154,12 @@ trap 'exit 130' INT TERM HUP
 
 root=$work/root
 
-# --- kfwprobe, built once per source change -------------------------------
+# --- kfwprobe, built once per source ---------------------------------------
 
-kfwprobe=$cache/kfwprobe
-if [[ ! -x $kfwprobe || $here/kfwprobe.c -nt $kfwprobe ]]; then
+# Named by the hash of its source, not compared by date: a checkout of any
+# other version, older or newer, then finds its own build or makes one.
+kfwprobe=$cache/kfwprobe-$(sha256sum "$here/kfwprobe.c" | cut -c 1-12)
+if [[ ! -x $kfwprobe ]]; then
 	gcc -static -O2 -Wall -Wextra -Werror -o "$work/kfwprobe" "$here/kfwprobe.c"
 	mv -f "$work/kfwprobe" "$kfwprobe"
 fi
