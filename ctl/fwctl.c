@@ -408,6 +408,24 @@ static void report_restore_error(const struct restore *rs,
 			    first, first, last, strerror(e->err));
 }
 
+/*
+ * The rule limit of the loaded module, 0 if unknown (not loaded yet). The
+ * module parameter gives it without a netlink request, so that a bad file
+ * is still refused before anything talks to the kernel.
+ */
+static size_t module_rule_limit(void)
+{
+	FILE *f = fopen("/sys/module/kfw/parameters/max_rules", "r");
+	unsigned long limit;
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%lu", &limit) != 1)
+		limit = 0;
+	fclose(f);
+	return limit;
+}
+
 static int cmd_restore(int argc, char *argv[])
 {
 	const char *path = argc > 1 ? argv[1] : "-";
@@ -430,7 +448,7 @@ static int cmd_restore(int argc, char *argv[])
 		}
 		snprintf(name, sizeof(name), "'%s'", path);
 	}
-	if (restore_parse(&rs, in, name, err, sizeof(err))) {
+	if (restore_parse(&rs, in, name, module_rule_limit(), err, sizeof(err))) {
 		print_error("%s", err);
 		goto out;
 	}

@@ -152,6 +152,10 @@ static int parse_line(struct restore *rs, char *text, unsigned int line,
 	}
 
 	if (!strcmp(tok[0], "add")) {
+		if (rs->max_rules && rs->count == rs->max_rules)
+			return fail(err, errlen, line,
+				    "more rules than the kfw module's limit of %zu (max_rules)",
+				    rs->max_rules);
 		if (rule_parse(&r, argc - 1, tok + 1, msg, sizeof(msg)))
 			return fail(err, errlen, line, "%s", msg);
 		if (n > TOKENS_MAX)
@@ -170,17 +174,20 @@ static int parse_line(struct restore *rs, char *text, unsigned int line,
  *      after an error
  * @in: the file
  * @name: the file as read errors should name it, e.g. "'rules.txt'"
+ * @max_rules: the most rules the kernel takes, 0 if unknown
  * @err: where to put the error message, "line N: ..." for a bad line
  * @errlen: size of @err; RESTORE_ERR_MAX always suffices
  *
  * Stops at the first bad line: the file is applied all or nothing, so there
- * is no point in reading past it. A NUL byte anywhere makes its line bad.
+ * is no point in reading past it. A NUL byte anywhere makes its line bad,
+ * and so does the rule after @max_rules: the kernel would refuse the table
+ * anyway, and only after a huge file had been parsed and sent whole.
  * A file without any add or policy line is an error too.
  *
  * Return: 0, or -1 with the message in @err.
  */
 int restore_parse(struct restore *rs, FILE *in, const char *name,
-		  char *err, size_t errlen)
+		  size_t max_rules, char *err, size_t errlen)
 {
 	unsigned int line = 0;
 	size_t size = 0;
@@ -189,6 +196,7 @@ int restore_parse(struct restore *rs, FILE *in, const char *name,
 	int ret = 0;
 
 	memset(rs, 0, sizeof(*rs));
+	rs->max_rules = max_rules;
 	while ((len = getline(&text, &size, in)) >= 0) {
 		line++;
 		/*

@@ -26,10 +26,11 @@ struct restore {
 	unsigned int *lines;	/* lines[i] is the line rules[i] came from */
 	size_t count;
 	size_t cap;
+	size_t max_rules;	/* a rule past it is an error; 0: no limit */
 };
 
 int restore_parse(struct restore *rs, FILE *in, const char *name,
-		  char *err, size_t errlen);
+		  size_t max_rules, char *err, size_t errlen);
 void restore_free(struct restore *rs);
 
 #endif /* FWCTL_RESTORE_H */

@@ -17,8 +17,9 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* @len bytes of @text, which may hold NUL bytes. */
-static int parse_bytes(struct restore *rs, const char *text, size_t len, char *err)
+/* @len bytes of @text, which may hold NUL bytes; @max_rules as restore_parse(). */
+static int parse_bytes(struct restore *rs, const char *text, size_t len,
+		       size_t max_rules, char *err)
 {
 	FILE *f = fmemopen((void *)text, len, "r");
 	int ret;
@@ -28,21 +29,21 @@ static int parse_bytes(struct restore *rs, const char *text, size_t len, char *e
 		f = fopen("/dev/null", "r");
 	assert_non_null(f);
 	err[0] = '\0';
-	ret = restore_parse(rs, f, "'test'", err, RESTORE_ERR_MAX);
+	ret = restore_parse(rs, f, "'test'", max_rules, err, RESTORE_ERR_MAX);
 	fclose(f);
 	return ret;
 }
 
 static int parse_text(struct restore *rs, const char *text, char *err)
 {
-	return parse_bytes(rs, text, strlen(text), err);
+	return parse_bytes(rs, text, strlen(text), 0, err);
 }
 
 static void expect_error_bytes(const char *text, size_t len, const char *want)
 {
 	char err[RESTORE_ERR_MAX];
 	struct restore rs;
-	int ret = parse_bytes(&rs, text, len, err);
+	int ret = parse_bytes(&rs, text, len, 0, err);
 
 	restore_free(&rs);
 	if (ret != -1)
@@ -294,6 +295,49 @@ static void test_many_rules(void **state)
 	free(text);
 }
 
+/*
+ * The rule past the module's limit stops the parse at once: the kernel
+ * would refuse the table anyway, after a huge file had been read and sent.
+ */
+static void test_rule_limit(void **state)
+{
+	const char *five =
+		"policy in drop\n"
+		"add in drop proto tcp dport 1\n"
+		"add in drop proto tcp dport 2\n"
+		"add in drop proto tcp dport 3\n"
+		"add in drop proto tcp dport 4\n"
+		"add in drop proto tcp dport 5\n"
+		"policy out drop\n";
+	char err[RESTORE_ERR_MAX];
+	struct restore rs;
+	size_t len = 0, i;
+	char *text;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(parse_bytes(&rs, five, strlen(five), 5, err), 0);
+	assert_int_equal(rs.count, 5);
+	restore_free(&rs);
+
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	fputs(five, f);
+	for (i = 0; i < 100000; i++)
+		fputs("add in drop\n", f);
+	fclose(f);
+	assert_int_equal(parse_bytes(&rs, text, len, 5, err), -1);
+	assert_string_equal(err, "line 8: more rules than the kfw module's limit of 5 (max_rules)");
+	assert_int_equal(rs.count, 5);
+	restore_free(&rs);
+
+	/* 0 is no limit. */
+	assert_int_equal(parse_bytes(&rs, text, len, 0, err), 0);
+	assert_int_equal(rs.count, 100005);
+	restore_free(&rs);
+	free(text);
+}
+
 /* A file that cannot be read is an error, not an empty table. */
 static void test_read_error(void **state)
 {
@@ -303,7 +347,7 @@ static void test_read_error(void **state)
 
 	(void)state;
 	assert_non_null(dir);
-	assert_int_equal(restore_parse(&rs, dir, "'/'", err, sizeof(err)), -1);
+	assert_int_equal(restore_parse(&rs, dir, "'/'", 0, err, sizeof(err)), -1);
 	assert_string_equal(err, "reading '/': Is a directory");
 	restore_free(&rs);
 	fclose(dir);
@@ -474,6 +518,7 @@ int restore_test_run(int *total)
 		cmocka_unit_test(test_first_error_wins),
 		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_many_rules),
+		cmocka_unit_test(test_rule_limit),
 		cmocka_unit_test(test_read_error),
 		cmocka_unit_test(test_save_round_trip),
 		cmocka_unit_test(test_quoted_tokens),
