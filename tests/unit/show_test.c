@@ -80,6 +80,20 @@ static void test_packet_fields(void **state)
 	assert_int_equal(parse_packet(&p, "in proto 58 icmp-type 135", err), 0);
 	assert_int_equal(p.icmp_type, 135);
 
+	/*
+	 * A field left out stays unset, so fwctl sends no attribute for it,
+	 * not a 0: a TCP packet without ports must not hit dport 0-1023.
+	 */
+	assert_int_equal(parse_packet(&p, "in proto tcp src 192.0.2.1", err), 0);
+	assert_false(p.has_sport);
+	assert_false(p.has_dport);
+	assert_int_equal(parse_packet(&p, "in proto udp dport 53", err), 0);
+	assert_false(p.has_sport);
+	assert_true(p.has_dport);
+	assert_int_equal(parse_packet(&p, "in proto icmp icmp-type echo-request", err), 0);
+	assert_true(p.has_icmp_type);
+	assert_false(p.has_icmp_code);
+
 	assert_int_equal(parse_packet(&p, "in state new", err), 0);
 	assert_int_equal(p.state, KFW_STATE_NEW);
 	assert_int_equal(parse_packet(&p, "in state related", err), 0);
