@@ -685,6 +685,119 @@ check_eq "a deleted rule makes room for another" 10 "$(stat_of n0 rules)"
 step n0 fwctl flush
 step n0 fwctl policy out accept
 
+# --- Hostile input: refused whole, before the kernel is asked -----------------------------------------
+#
+# Still with max_rules=10. Bytes that could change what a file means, or what
+# a terminal shows, are refused by name; nothing reaches the table. Control
+# bytes are made inside the commands, so that this log never holds them raw.
+
+step n0 fwctl add in drop proto tcp dport 7000
+printf 'policy in accept\n# comment\nadd in drop\000proto tcp dport 22\n' >/tmp/nul
+check "the NUL file holds a NUL byte" test "$(wc -c </tmp/nul)" -gt "$(tr -d '\000' </tmp/nul | wc -c)"
+check_error "fwctl: line 3: NUL byte in input" n0 fwctl restore /tmp/nul
+printf '\000add in drop\n' >/tmp/nul
+check_error "fwctl: line 1: NUL byte in input" n0 fwctl restore /tmp/nul
+check "the NUL line did not become a drop-all rule: TCP to 22 passes" tcp_passes n1 "$host1_4" 22
+check "and the old table is in place: TCP to 7000 is dropped" tcp_dropped n1 "$host1_4" 7000
+
+check_error "fwctl: restore: no rules or policies in standard input; use 'fwctl flush' to empty the table" \
+	n0 sh -c 'fwctl restore </dev/null'
+: >/tmp/empty
+check_error "fwctl: restore: no rules or policies in '/tmp/empty'; use 'fwctl flush' to empty the table" \
+	n0 fwctl restore /tmp/empty
+printf '# nothing but comments\n\n   \n' >/tmp/comments
+check_error "fwctl: restore: no rules or policies in '/tmp/comments'; use 'fwctl flush' to empty the table" \
+	n0 fwctl restore /tmp/comments
+check "after the refused empty restores TCP to 7000 is still dropped" tcp_dropped n1 "$host1_4" 7000
+printf 'policy in accept\npolicy out accept\n' >/tmp/policies
+step n0 fwctl restore /tmp/policies
+check "policy lines alone restore a table without rules" empty_table n0
+check "and TCP to 7000 passes" tcp_passes n1 "$host1_4" 7000
+
+# check_error_bytes EXPECTED FORMAT COMMAND...: check_error of COMMAND in the
+# host namespace, with the bytes `printf FORMAT` makes as its last argument.
+check_error_bytes() {
+	local expected=$1 format=$2
+	shift 2
+	# shellcheck disable=SC2016 # the inner shell expands them
+	check_error "$expected" n0 sh -c '"$@" "$(printf "$0")"' "$format" "$@"
+}
+
+check_error_bytes "fwctl: unknown command 'frob\\x1b[2J'" 'frob\033[2J' fwctl
+check_error_bytes "fwctl: invalid protocol 't\\x01cp'" 't\001cp' fwctl add in drop proto
+check_error_bytes "fwctl: invalid address '192.0.2.2\\nfwctl: ok'" '192.0.2.2\nfwctl: ok' \
+	fwctl add in drop src
+check_error_bytes "fwctl: invalid comment 'caf\\xc3\\xa9'" 'caf\303\251' fwctl add in drop comment
+printf 'add in drop proto tcp dport 22\nadd in drop iface h1\033[8m\n' >/tmp/escape
+check_error "fwctl: line 2: invalid interface name 'h1\\x1b[8m'" n0 fwctl restore /tmp/escape
+
+check_error "fwctl: invalid interface name 'h1\"'" n0 fwctl add in drop iface 'h1"'
+check_error "fwctl: invalid interface name '\"h1\"'" n0 fwctl add in drop iface '"h1"'
+check_error "fwctl: invalid interface name 'h'1'" n0 fwctl add in drop iface "h'1"
+check_error "fwctl: invalid interface name '#h1'" n0 fwctl add in drop iface '#h1'
+check_error_bytes "fwctl: invalid interface name 'h\\x7f'" 'h\177' fwctl add in drop iface
+check_error_bytes "fwctl: invalid interface name 'h\\x01'" 'h\001' fwctl test in iface
+check_error "fwctl: invalid interface name '..'" n0 fwctl add in drop iface ..
+check_error "fwctl: invalid interface name 'h:1'" n0 fwctl add in drop iface h:1
+printf 'add in drop iface #h1\n' >/tmp/iface
+check_error "fwctl: line 1: missing value for 'iface'" n0 fwctl restore /tmp/iface
+# The odd names the kernel takes round-trip through save and restore.
+step n0 fwctl add in drop iface 'h#1'
+step n0 fwctl add in drop iface 'h\1'
+step n0 fwctl add in drop iface '~!$%&()*+,-.;<='
+n0 fwctl save >/tmp/ifaces || true
+step n0 fwctl flush
+step n0 fwctl restore /tmp/ifaces
+check_eq "odd interface names save and restore unchanged" "$(cat /tmp/ifaces)" "$(n0 fwctl save)"
+step n0 fwctl flush
+
+check_error "fwctl: IPv4-mapped address '::ffff:192.0.2.2' matches no IPv4 packet; write 192.0.2.2" \
+	n0 fwctl add in drop src ::ffff:192.0.2.2
+check_error "fwctl: IPv4-mapped address '::ffff:0:0/96' matches no IPv4 packet; write 0.0.0.0/0" \
+	n0 fwctl add in drop src ::ffff:0:0/96
+check_error "fwctl: IPv4-mapped address '::ffff:c000:200/120' matches no IPv4 packet; write 192.0.2.0/24" \
+	n0 fwctl insert 1 out drop dst ::ffff:c000:200/120
+printf 'policy in drop\nadd in accept src ::ffff:192.0.2.2\n' >/tmp/mapped
+check_error "fwctl: line 2: IPv4-mapped address '::ffff:192.0.2.2' matches no IPv4 packet; write 192.0.2.2" \
+	n0 fwctl restore /tmp/mapped
+check_error "fwctl: IPv4-mapped address '::ffff:192.0.2.2' matches no IPv4 packet; write 192.0.2.2" \
+	n0 fwctl test in src ::ffff:192.0.2.2
+step n0 fwctl add in drop proto tcp src 192.0.2.2 dport 22
+check "the IPv4 form the error suggests drops client1's connection" tcp_dropped n1 "$host1_4" 22
+step n0 fwctl flush
+
+# Fields left out of a test packet are unknown: rules that need them do not
+# match, whatever number a missing field would have had. (A real packet
+# always has both ports, and a code with its ICMP type.)
+step n0 fwctl add in drop proto tcp dport 0-1023
+step n0 fwctl add in drop proto udp sport 0-1023
+step n0 fwctl add in drop proto icmp icmp-type echo-request icmp-code 0
+check "a real connection to port 22 hits dport 0-1023" tcp_dropped n1 "$host1_4" 22
+check "a real ping hits icmp-code 0" ping_dropped n1 "$host1_4"
+check_match "fwctl test with both ports hits dport 0-1023" " in drop [0-9]+ [0-9]+ proto tcp dport 0-1023$" \
+	"$(n0 fwctl test in proto tcp src 192.0.2.2 sport 40000 dport 22 | head -n 1)"
+no_match="policy in accept
+accept"
+check_eq "fwctl test without ports does not hit dport 0-1023" "$no_match" \
+	"$(n0 fwctl test in proto tcp src 192.0.2.2)"
+check_eq "fwctl test with only a source port does not hit dport 0-1023" "$no_match" \
+	"$(n0 fwctl test in proto tcp src 192.0.2.2 sport 40000)"
+check_eq "fwctl test with only a destination port does not hit sport 0-1023" "$no_match" \
+	"$(n0 fwctl test in proto udp dport 53)"
+check_match "with the source port too it does" " in drop [0-9]+ [0-9]+ proto udp sport 0-1023$" \
+	"$(n0 fwctl test in proto udp sport 53 dport 53 | head -n 1)"
+check_eq "fwctl test of an echo request without a code does not hit icmp-code 0" "$no_match" \
+	"$(n0 fwctl test in proto icmp icmp-type echo-request)"
+check_match "with code 0 it does, as the real ping did" "icmp-type echo-request icmp-code 0$" \
+	"$(n0 fwctl test in proto icmp icmp-type echo-request icmp-code 0 | head -n 1)"
+step n0 fwctl flush
+
+# The rule past max_rules stops the parse: an endless input ends at once.
+check_error "fwctl: line 13: more rules than the kfw module's limit of 10 (max_rules)" n0 fwctl restore /tmp/eleven
+check_error "fwctl: line 11: more rules than the kfw module's limit of 10 (max_rules)" \
+	n0 sh -c 'yes "add in drop proto tcp dport 1" | timeout 60 fwctl restore'
+check "the host's table is empty after the hostile input" empty_table n0
+
 # --- The end -----------------------------------------------------------------------------------------
 
 topology_down
