@@ -216,10 +216,9 @@ int restore_parse(struct restore *rs, FILE *in, const char *name,
 		ret = -1;
 	}
 	/*
-	 * An empty file is far more often a failed redirection or a truncated
-	 * save than a wish to delete every rule; iptables-restore and nft -f
-	 * change nothing either. Policy lines alone are a table, as `fwctl
-	 * save` prints an empty one.
+	 * Empty input is far more often a redirection gone wrong than a wish
+	 * to delete every rule; iptables-restore and nft -f change nothing on
+	 * it either. Policy lines alone are a table: the save of an empty one.
 	 */
 	if (!ret && !rs->count && !rs->has_policy[KFW_DIR_IN] &&
 	    !rs->has_policy[KFW_DIR_OUT]) {
