@@ -82,6 +82,10 @@
  *    Replacing one existing child or vector is a single pointer store in
  *    place.
  *  - New nodes and vectors are built completely before they are linked in.
+ *  - The shortcut past a trie's single-child top points into the trie, at a
+ *    node an insertion may replace. An insertion therefore unpublishes the
+ *    trie's shortcut before it changes anything, and publishes a new one
+ *    when it is done: no reader can find a shortcut to a retired node.
  *  - Removal never needs memory: if the smaller vector cannot be allocated,
  *    the rule's entry is cleared in place (one pointer store); readers skip
  *    cleared entries. An emptied vector is unlinked by storing NULL; its map
@@ -1007,14 +1011,33 @@ static unsigned int kfw_cls_place_remove(struct kfw_cls *cls,
 }
 
 /*
+ * Makes lookups in @trie start at the root again, which is always right.
+ * An insertion does this first: it may replace the node the shortcut points
+ * to, and a reader that found the shortcut after that node was retired
+ * would walk freed memory.
+ */
+static void kfw_cls_skip_drop(struct kfw_cls *cls, enum kfw_cls_trie_id trie)
+{
+	struct kfw_cls_skip *old = rcu_dereference_protected(cls->skip[trie], 1);
+
+	if (!old)
+		return;
+	RCU_INIT_POINTER(cls->skip[trie], NULL);
+	cls->stats.bytes -= sizeof(*old);
+	if (cls->live)
+		kfw_cls_free_rcu(old, rcu);
+	else
+		kfw_cls_free(old);
+}
+
+/*
  * Finds the path of single children from the root of @trie and publishes it
- * as where lookups start, if it changed. Called after every insertion, which
- * may have replaced nodes on the path; removals replace no node. Without
- * memory, lookups start at the root again, which is always right.
+ * as where lookups start. Called after every insertion, which dropped the
+ * old shortcut first; removals replace no node and keep it. Without memory,
+ * lookups start at the root.
  */
 static void kfw_cls_skip_update(struct kfw_cls *cls, enum kfw_cls_trie_id trie)
 {
-	struct kfw_cls_skip *old = rcu_dereference_protected(cls->skip[trie], 1);
 	struct kfw_cls_node *node = kfw_cls_deref_node(&cls->root[trie]);
 	struct kfw_cls_key key = {};
 	struct kfw_cls_skip *skip;
@@ -1028,25 +1051,15 @@ static void kfw_cls_skip_update(struct kfw_cls *cls, enum kfw_cls_trie_id trie)
 		node = kfw_cls_deref_node(&node->slot[0].child);
 		depth++;
 	}
-	if (old && old->node == node && old->depth == depth)
+	if (!node || !depth)
 		return;
-	skip = NULL;
-	if (node && depth) {
-		skip = kfw_cls_alloc(cls, sizeof(*skip));
-		if (skip) {
-			skip->depth = depth;
-			skip->key = key;
-			skip->node = node;
-		}
-	}
+	skip = kfw_cls_alloc(cls, sizeof(*skip));
+	if (!skip)
+		return;
+	skip->depth = depth;
+	skip->key = key;
+	skip->node = node;
 	rcu_assign_pointer(cls->skip[trie], skip);
-	if (old) {
-		cls->stats.bytes -= sizeof(*old);
-		if (cls->live)
-			kfw_cls_free_rcu(old, rcu);
-		else
-			kfw_cls_free(old);
-	}
 }
 
 /* --- The interface ------------------------------------------------------------ */
@@ -1135,6 +1148,7 @@ int kfw_cls_insert(struct kfw_cls *cls, const struct kfw_match *match,
 			best_entries = entries;
 		}
 	}
+	kfw_cls_skip_drop(cls, places[best].trie);
 	while (kfw_cls_next_prefix(&places[best], &cursor, &prefix)) {
 		err = kfw_cls_prefix_add(cls, places[best].trie, &prefix, &entry);
 		if (err) {

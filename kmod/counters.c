@@ -7,12 +7,17 @@
 
 #include "counters.h"
 
-int kfw_counters_init(struct kfw_counters *counters, unsigned int max_slots)
+/* Slot numbers are ints (the IDA's): @max_slots may be at most INT_MAX + 1. */
+int kfw_counters_init(struct kfw_counters *counters, u64 max_slots)
 {
 	ida_init(&counters->slots);
-	counters->nr_chunks = DIV_ROUND_UP(max_slots, KFW_COUNTERS_PER_CHUNK);
+	counters->chunks = NULL;
+	counters->nr_chunks = 0;
+	if (!max_slots || max_slots - 1 > INT_MAX)
+		return -EINVAL;
+	counters->nr_chunks = DIV_ROUND_UP_ULL(max_slots, KFW_COUNTERS_PER_CHUNK);
 	counters->chunks = kvcalloc(counters->nr_chunks,
-				    sizeof(*counters->chunks), GFP_KERNEL);
+				    sizeof(*counters->chunks), GFP_KERNEL_ACCOUNT);
 	return counters->chunks ? 0 : -ENOMEM;
 }
 
@@ -33,7 +38,8 @@ void kfw_counters_destroy(struct kfw_counters *counters)
 int kfw_counters_alloc(struct kfw_counters *counters)
 {
 	struct kfw_counter __percpu *chunk;
-	unsigned int max = counters->nr_chunks * KFW_COUNTERS_PER_CHUNK - 1;
+	unsigned int max = min_t(u64, (u64)counters->nr_chunks * KFW_COUNTERS_PER_CHUNK - 1,
+				 INT_MAX);
 	int slot, cpu;
 
 	slot = ida_alloc_max(&counters->slots, max, GFP_KERNEL_ACCOUNT);

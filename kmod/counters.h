@@ -40,7 +40,7 @@ struct kfw_counters {
 	struct kfw_counter __percpu **chunks;
 };
 
-int kfw_counters_init(struct kfw_counters *counters, unsigned int max_slots);
+int kfw_counters_init(struct kfw_counters *counters, u64 max_slots);
 void kfw_counters_destroy(struct kfw_counters *counters);
 int kfw_counters_alloc(struct kfw_counters *counters);
 void kfw_counters_free(struct kfw_counters *counters, unsigned int slot);

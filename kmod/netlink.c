@@ -610,7 +610,6 @@ static int kfw_nl_add_rule(struct sk_buff *skb, struct genl_info *info)
 		index = kfw_table_locked(kn)->nr_rules;
 	err = kfw_table_insert(kn, rule, index);
 	if (err) {
-		kfw_rule_destroy(kn, rule);
 		if (err == -ENOSPC)
 			NL_SET_ERR_MSG(extack, "rule limit reached (max_rules)");
 		else if (err == -ERANGE)

@@ -82,7 +82,7 @@ static int __net_init kfw_net_init(struct net *net)
 	mutex_init(&kn->lock);
 	kn->next_handle = 1;
 	/* Room for a full table and a full replacement of it. */
-	err = kfw_counters_init(&kn->counters, 2 * kfw_max_rules + 1);
+	err = kfw_counters_init(&kn->counters, 2ULL * kfw_max_rules + 1);
 	if (err)
 		return err;
 	kn->hook_counters = alloc_percpu_gfp(struct kfw_hook_counters,
@@ -111,11 +111,21 @@ err_free:
 	return err;
 }
 
+/*
+ * nf_unregister_net_hooks() does not wait for CPUs already inside kfw_hook(),
+ * which read the table and its rules. The core runs a grace period between
+ * every .pre_exit and the first .exit, for unloads and namespace deaths alike,
+ * so by the time kfw_net_exit() frees the table no packet holds it.
+ */
+static void __net_exit kfw_net_pre_exit(struct net *net)
+{
+	kfw_hooks_unregister(net, kfw_net(net));
+}
+
 static void __net_exit kfw_net_exit(struct net *net)
 {
 	struct kfw_net *kn = kfw_net(net);
 
-	kfw_hooks_unregister(net, kn);
 	kfw_proc_exit(net);
 	mutex_lock(&kn->lock);
 	kfw_replace_release(kn);
@@ -137,6 +147,7 @@ static void __net_exit kfw_net_exit_batch(struct list_head *net_list)
 
 static struct pernet_operations kfw_net_ops = {
 	.init		= kfw_net_init,
+	.pre_exit	= kfw_net_pre_exit,
 	.exit		= kfw_net_exit,
 	.exit_batch	= kfw_net_exit_batch,
 	.id		= &kfw_net_id,

@@ -8,13 +8,34 @@
 #include <linux/slab.h>
 #include <net/netfilter/nf_conntrack.h>
 
+#include "hooks.h"
 #include "netns.h"
 #include "payload.h"
 #include "table.h"
 
 unsigned int kfw_max_rules __read_mostly = 500000;
-module_param_named(max_rules, kfw_max_rules, uint, 0444);
-MODULE_PARM_DESC(max_rules, "Maximum number of rules per network namespace");
+
+/*
+ * "Unlimited" (4294967295) is a natural value to try, and slot numbers for
+ * a full table and its replacement must fit an int: refuse what the
+ * counters cannot address, at insmod, rather than crash at the first rule.
+ */
+static int kfw_max_rules_set(const char *val, const struct kernel_param *kp)
+{
+	int err = param_set_uint_minmax(val, kp, 1, KFW_MAX_RULES_LIMIT);
+
+	if (err)
+		pr_err("max_rules must be between 1 and %lu\n", KFW_MAX_RULES_LIMIT);
+	return err;
+}
+
+static const struct kernel_param_ops kfw_max_rules_ops = {
+	.set = kfw_max_rules_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(max_rules, &kfw_max_rules_ops, &kfw_max_rules, 0444);
+MODULE_PARM_DESC(max_rules, "Maximum number of rules per network namespace (1-16777216)");
 
 static struct workqueue_struct *kfw_table_wq;
 
@@ -186,9 +207,11 @@ static u64 kfw_prio_of_index(unsigned int index)
 }
 
 /*
- * Gives @table new classifiers holding its rules, with priorities renumbered
- * from its list order, and counts its rules. Nothing changes on error: the
- * rules keep their old priorities until every insertion has succeeded.
+ * Gives @table new classifiers holding its rules, with priorities from its
+ * list order, and counts its rules. The rules themselves are not touched:
+ * some are still in the published table, whose classifiers know them by
+ * their current priorities. kfw_table_publish_built() renumbers them once
+ * nothing can fail any more.
  */
 static int kfw_table_build(struct kfw_table *table)
 {
@@ -215,8 +238,6 @@ static int kfw_table_build(struct kfw_table *table)
 		if (!(i % 1024))
 			cond_resched();
 	}
-	for (i = 0; i < table->nr_rules; i++)
-		table->rules[i]->prio = kfw_prio_of_index(i);
 	table->owns_cls = true;
 	return 0;
 
@@ -274,22 +295,42 @@ static void kfw_table_swap(struct kfw_net *kn, struct kfw_table *table,
 	kfw_table_ct_put(kn);
 }
 
-/* Publishes a table whose classifiers kfw_table_build() made. */
+/*
+ * Publishes a table whose classifiers kfw_table_build() made. On error the
+ * table is freed and nothing changed.
+ */
 static int kfw_table_publish_built(struct kfw_net *kn, struct kfw_table *table,
 				   struct kfw_rule *dead)
 {
-	unsigned int dir;
+	unsigned int i;
 	int err;
 
 	err = kfw_table_ct_get(kn, table);
 	if (err) {
-		for (dir = 0; dir <= KFW_DIR_MAX; dir++)
-			kfw_cls_destroy(table->cls[dir]);
+		for (i = 0; i <= KFW_DIR_MAX; i++)
+			kfw_cls_destroy(table->cls[i]);
 		kvfree(table);
 		return err;
 	}
+	/* Only writers read rule->prio, and they hold the lock. */
+	for (i = 0; i < table->nr_rules; i++)
+		table->rules[i]->prio = kfw_prio_of_index(i);
 	kfw_table_swap(kn, table, dead);
 	return 0;
+}
+
+/*
+ * Frees @table, never published, and @rule after a grace period: a failed
+ * insertion into a live classifier may have shown the rule to readers
+ * before it took it out again.
+ */
+static void kfw_table_discard_shown(struct kfw_table *table,
+				    struct kfw_rule *rule)
+{
+	table->owns_cls = false;
+	rule->next_dead = NULL;
+	table->dead = rule;
+	queue_rcu_work(kfw_table_wq, &table->free_work);
 }
 
 /* Publishes a table that shares the current classifiers, as they are now. */
@@ -366,12 +407,15 @@ static u64 kfw_table_prio_at(const struct kfw_table *table, unsigned int index)
 /**
  * kfw_table_insert() - publish a table with one more rule
  * @kn: the namespace, locked
- * @rule: from kfw_rule_alloc(); owned by the table on success
+ * @rule: from kfw_rule_alloc(); the table's from now on, even on error
  * @index: 0-based position in the list, at most the number of rules
  *
  * The rule joins the current classifiers in place, unless its neighbours'
  * priorities leave no room: then the whole table is renumbered and rebuilt,
  * once every 32 insertions at the same place at worst.
+ *
+ * On error the rule is freed: at once if no reader could have seen it, after
+ * a grace period if the classifier showed it before the error.
  *
  * Return: 0, -ENOSPC past kfw_max_rules, -ERANGE for a bad @index, -ENOMEM.
  */
@@ -381,13 +425,13 @@ int kfw_table_insert(struct kfw_net *kn, struct kfw_rule *rule,
 	struct kfw_table *old = kfw_table_locked(kn), *table;
 	int err;
 
-	if (old->nr_rules >= kfw_max_rules)
-		return -ENOSPC;
-	if (index > old->nr_rules)
-		return -ERANGE;
-	table = kfw_table_alloc(kn, old->nr_rules + 1, old);
-	if (!table)
-		return -ENOMEM;
+	err = old->nr_rules >= kfw_max_rules ? -ENOSPC :
+	      index > old->nr_rules ? -ERANGE : 0;
+	table = err ? NULL : kfw_table_alloc(kn, old->nr_rules + 1, old);
+	if (!table) {
+		kfw_rule_destroy(kn, rule);
+		return err ?: -ENOMEM;
+	}
 	kfw_table_copy(table, 0, old, 0, index);
 	table->rules[index] = rule;
 	table->handles[index] = rule->handle;
@@ -395,30 +439,33 @@ int kfw_table_insert(struct kfw_net *kn, struct kfw_rule *rule,
 
 	rule->prio = kfw_table_prio_at(old, index);
 	if (!rule->prio) {
+		/* New classifiers, seen by no reader until published. */
 		err = kfw_table_build(table);
-		if (err) {
+		if (!err)
+			err = kfw_table_publish_built(kn, table, NULL);
+		else
 			kvfree(table);
-			return err;
-		}
-		return kfw_table_publish_built(kn, table, NULL);
+		if (err)
+			kfw_rule_destroy(kn, rule);
+		return err;
 	}
 
 	table->nr_dir[rule->dir]++;
 	table->nr_state += !!(rule->match.fields & KFW_MATCH_STATE);
 	err = kfw_table_ct_get(kn, table);
-	if (err)
-		goto fail;
+	if (err) {
+		kvfree(table);
+		kfw_rule_destroy(kn, rule);
+		return err;
+	}
 	err = kfw_cls_insert(table->cls[rule->dir], &rule->match, rule->prio);
 	if (err) {
 		kfw_table_ct_put(kn);
-		goto fail;
+		kfw_table_discard_shown(table, rule);
+		return err;
 	}
 	kfw_table_publish_shared(kn, table, NULL);
 	return 0;
-
-fail:
-	kvfree(table);
-	return err;
 }
 
 /**

@@ -106,6 +106,9 @@ struct kfw_table {
 	struct kfw_rule *rules[];
 };
 
+/* The largest max_rules: 2^24 rules, and as many again for a replacement. */
+#define KFW_MAX_RULES_LIMIT	BIT(24)
+
 extern unsigned int kfw_max_rules;
 
 int kfw_table_module_init(void);

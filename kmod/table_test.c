@@ -52,8 +52,6 @@ static int kfw_table_insert_tag(struct kunit *test, struct kfw_net *kn, u8 dir,
 	mutex_lock(&kn->lock);
 	rule = kfw_table_rule(kn, dir, tag);
 	err = rule ? kfw_table_insert(kn, rule, index) : -ENOMEM;
-	if (err && rule)
-		kfw_rule_destroy(kn, rule);
 	mutex_unlock(&kn->lock);
 	return err;
 }
@@ -556,8 +554,6 @@ static void kfw_table_test_concurrent(struct kunit *test)
 			n = kfw_test_rnd(&rnd, t->nr_rules + 1);
 			rule = kfw_table_rule(kn, kfw_test_rnd(&rnd, 2), tag);
 			err = rule ? kfw_table_insert(kn, rule, n) : -ENOMEM;
-			if (err && rule)
-				kfw_rule_destroy(kn, rule);
 			counts[1]++;
 		} else if (what < 90 && t->nr_rules) {
 			rule = t->rules[kfw_test_rnd(&rnd, t->nr_rules)];
