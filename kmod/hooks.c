@@ -9,7 +9,9 @@
 #include <linux/icmpv6.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
+#include <linux/kmod.h>
 #include <net/ipv6.h>
+#include <net/netfilter/nf_log.h>
 #include <net/netfilter/ipv4/nf_reject.h>
 #include <net/netfilter/ipv6/nf_reject.h>
 
@@ -59,25 +61,41 @@ static bool kfw_hook_log_allowed(struct kfw_rule *rule)
 	return true;
 }
 
+/*
+ * Log lines go through netfilter's logging core, as iptables' LOG target's
+ * do: to the logger the namespace chose (nf_log_syslog by default, or
+ * nfnetlink_log for ulogd), and from a namespace other than the first only
+ * if net.netfilter.nf_log_all_netns allows it, so that an unprivileged user
+ * namespace cannot write to the host's kernel log.
+ */
 static void kfw_hook_log(struct kfw_net *kn, struct kfw_rule *rule, u8 dir,
-			 const struct kfw_packet *pkt)
+			 struct sk_buff *skb, const struct nf_hook_state *state)
 {
-	const char *iface = pkt->iface ?: "-";
-
 	if (!kfw_hook_log_allowed(rule)) {
 		this_cpu_inc(kn->hook_counters->log_suppressed);
 		return;
 	}
-	if (pkt->family == NFPROTO_IPV4)
-		pr_info("rule %llu %s %s iface %s proto %u src %pI4 dst %pI4 sport %u dport %u\n",
-			rule->handle, kfw_hook_dirs[dir],
-			kfw_hook_actions[rule->action], iface, pkt->proto,
-			&pkt->src.ip, &pkt->dst.ip, pkt->sport, pkt->dport);
-	else
-		pr_info("rule %llu %s %s iface %s proto %u src %pI6c dst %pI6c sport %u dport %u\n",
-			rule->handle, kfw_hook_dirs[dir],
-			kfw_hook_actions[rule->action], iface, pkt->proto,
-			&pkt->src.in6, &pkt->dst.in6, pkt->sport, pkt->dport);
+	nf_log_packet(state->net, state->pf, state->hook, skb, state->in,
+		      state->out, NULL, "kfw: rule %llu %s %s ", rule->handle,
+		      kfw_hook_dirs[dir], kfw_hook_actions[rule->action]);
+}
+
+/*
+ * A log rule holds the syslog logger's module, as iptables' LOG does: the
+ * namespace's default logger is then there to write its lines.
+ */
+int kfw_hooks_logger_get(void)
+{
+	if (nf_logger_find_get(NFPROTO_INET, NF_LOG_TYPE_LOG)) {
+		request_module("nf_log_syslog");
+		return nf_logger_find_get(NFPROTO_INET, NF_LOG_TYPE_LOG);
+	}
+	return 0;
+}
+
+void kfw_hooks_logger_put(void)
+{
+	nf_logger_put(NFPROTO_INET, NF_LOG_TYPE_LOG);
 }
 
 /* Packets that must never be answered: ICMP errors, non-unicast. */
@@ -146,7 +164,7 @@ static unsigned int kfw_hook(void *priv, struct sk_buff *skb,
 	if (rule) {
 		kfw_counters_add(&kn->counters, rule->counter, skb->len);
 		if (rule->log)
-			kfw_hook_log(kn, rule, dir, &pkt);
+			kfw_hook_log(kn, rule, dir, skb, state);
 		verdict = rule->action;
 	} else {
 		verdict = table->policy[dir];

@@ -47,5 +47,5 @@ MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("kfw: per-namespace ordered-rule packet filter");
 MODULE_AUTHOR("kfw developers");
 MODULE_ALIAS_GENL_FAMILY(KFW_GENL_NAME);
-/* Payload matches search with Knuth-Morris-Pratt. */
-MODULE_SOFTDEP("pre: ts_kmp");
+/* Payload matches search with Knuth-Morris-Pratt; log rules write through nf_log_syslog. */
+MODULE_SOFTDEP("pre: ts_kmp nf_log_syslog");

@@ -46,6 +46,29 @@ static bool kfw_match_port(u16 port, const struct kfw_port_range *range)
 	return port >= range->first && port <= range->last;
 }
 
+/* Does @match ask for a field that the what-if packet @pkt left out? */
+static bool kfw_match_asks_unknown(const struct kfw_match *match,
+				   const struct kfw_packet *pkt)
+{
+	static const struct {
+		u16 field;
+		u8 unknown;
+	} needs[] = {
+		{ KFW_MATCH_SRC, KFW_PACKET_UNKNOWN_SRC },
+		{ KFW_MATCH_DST, KFW_PACKET_UNKNOWN_DST },
+		{ KFW_MATCH_SPORT, KFW_PACKET_UNKNOWN_SPORT },
+		{ KFW_MATCH_DPORT, KFW_PACKET_UNKNOWN_DPORT },
+		{ KFW_MATCH_ICMP_CODE, KFW_PACKET_UNKNOWN_ICMP_CODE },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(needs); i++)
+		if ((match->fields & needs[i].field) &&
+		    (pkt->unknown & needs[i].unknown))
+			return true;
+	return false;
+}
+
 /**
  * kfw_match_packet() - check one rule against one packet
  * @match: the rule's match
@@ -58,6 +81,8 @@ bool kfw_match_packet(const struct kfw_match *match,
 {
 	u16 fields = match->fields;
 
+	if (unlikely(pkt->unknown) && kfw_match_asks_unknown(match, pkt))
+		return false;
 	if (match->family != NFPROTO_UNSPEC && match->family != pkt->family)
 		return false;
 	if ((fields & KFW_MATCH_PROTO) &&

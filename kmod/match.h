@@ -84,12 +84,28 @@ struct kfw_match {
  * @src: source address
  * @dst: destination address
  * @iface: name of the input (in) or output (out) device, or NULL
+ * @unknown: KFW_PACKET_UNKNOWN_* bits, for fields a what-if query left out:
+ *	0 on the packet path, where every field read is known
  */
+/*
+ * A what-if query (KFW_CMD_TEST) may name a protocol but leave out a port,
+ * an ICMP code or an address. Those fields are unknown, not 0: rules that
+ * ask for them do not match.
+ */
+enum {
+	KFW_PACKET_UNKNOWN_SRC		= BIT(0),
+	KFW_PACKET_UNKNOWN_DST		= BIT(1),
+	KFW_PACKET_UNKNOWN_SPORT	= BIT(2),
+	KFW_PACKET_UNKNOWN_DPORT	= BIT(3),
+	KFW_PACKET_UNKNOWN_ICMP_CODE	= BIT(4),
+};
+
 struct kfw_packet {
 	u8 family;
 	bool has_proto;
 	bool has_ports;
 	bool has_icmp;
+	u8 unknown;
 	u8 proto;
 	u8 state;
 	u8 icmp_type;

@@ -11,6 +11,7 @@
 #include <net/netlink.h>
 #include <net/sock.h>
 
+#include "hooks.h"
 #include "netlink.h"
 #include "netns.h"
 #include "payload.h"
@@ -166,6 +167,23 @@ static int kfw_nl_parse_ports(struct nlattr **tb, int first, int last,
 	return 1;
 }
 
+/*
+ * Names as the kernel allows them (dev_valid_name()), and printable ASCII
+ * without quotes or backslashes: /proc/net/kfw/rules and `fwctl save` print
+ * them bare, so a newline would start another rule in the next restore.
+ */
+static bool kfw_nl_iface_valid(const char *name)
+{
+	const char *c;
+
+	if (!dev_valid_name(name))
+		return false;
+	for (c = name; *c; c++)
+		if (*c < 0x21 || *c > 0x7e || *c == '"' || *c == '\\' || *c == '\'')
+			return false;
+	return true;
+}
+
 /* The matches beyond addresses and ports: state, ICMP, interface. */
 static int kfw_nl_parse_extras(struct nlattr **tb, struct kfw_match *match,
 			       struct netlink_ext_ack *extack)
@@ -201,9 +219,9 @@ static int kfw_nl_parse_extras(struct nlattr **tb, struct kfw_match *match,
 		match->fields |= KFW_MATCH_ICMP_CODE;
 	}
 	if (tb[KFW_RULE_A_IFACE]) {
-		if (!*(char *)nla_data(tb[KFW_RULE_A_IFACE])) {
+		if (!kfw_nl_iface_valid(nla_data(tb[KFW_RULE_A_IFACE]))) {
 			NL_SET_ERR_MSG_ATTR(extack, tb[KFW_RULE_A_IFACE],
-					    "empty interface name");
+					    "invalid interface name");
 			return -EINVAL;
 		}
 		match->fields |= KFW_MATCH_IFACE;
@@ -238,6 +256,12 @@ static int kfw_nl_parse_owned(struct nlattr **tb, struct kfw_rule_spec *spec,
 		NL_SET_ERR_MSG_ATTR(extack, tb[KFW_RULE_A_LOG_RATE] ?: tb[KFW_RULE_A_LOG_BURST],
 				    "log rate and burst need log");
 		return -EINVAL;
+	}
+	if (spec->log && kfw_hooks_logger_get()) {
+		spec->log = false;
+		NL_SET_ERR_MSG_ATTR(extack, tb[KFW_RULE_A_LOG],
+				    "no packet logger: the kernel has no nf_log_syslog");
+		return -EOPNOTSUPP;
 	}
 	spec->log_rate = tb[KFW_RULE_A_LOG_RATE] ?
 			 nla_get_u32(tb[KFW_RULE_A_LOG_RATE]) : KFW_LOG_RATE_DEFAULT;
@@ -745,19 +769,34 @@ static int kfw_nl_parse_packet(const struct nlattr *nest, u8 *dir,
 		pkt->has_ports = true;
 		if (tb[KFW_PACKET_A_SPORT])
 			pkt->sport = nla_get_u16(tb[KFW_PACKET_A_SPORT]);
+		else
+			pkt->unknown |= KFW_PACKET_UNKNOWN_SPORT;
 		if (tb[KFW_PACKET_A_DPORT])
 			pkt->dport = nla_get_u16(tb[KFW_PACKET_A_DPORT]);
+		else
+			pkt->unknown |= KFW_PACKET_UNKNOWN_DPORT;
 	}
+	if (!tb[KFW_PACKET_A_SRC_IP4] && !tb[KFW_PACKET_A_SRC_IP6])
+		pkt->unknown |= KFW_PACKET_UNKNOWN_SRC;
+	if (!tb[KFW_PACKET_A_DST_IP4] && !tb[KFW_PACKET_A_DST_IP6])
+		pkt->unknown |= KFW_PACKET_UNKNOWN_DST;
 	if (pkt->proto == (v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP) &&
 	    tb[KFW_PACKET_A_ICMP_TYPE]) {
 		pkt->has_icmp = true;
 		pkt->icmp_type = nla_get_u8(tb[KFW_PACKET_A_ICMP_TYPE]);
 		if (tb[KFW_PACKET_A_ICMP_CODE])
 			pkt->icmp_code = nla_get_u8(tb[KFW_PACKET_A_ICMP_CODE]);
+		else
+			pkt->unknown |= KFW_PACKET_UNKNOWN_ICMP_CODE;
 	}
 	if (tb[KFW_PACKET_A_STATE])
 		pkt->state = nla_get_u8(tb[KFW_PACKET_A_STATE]);
 	if (tb[KFW_PACKET_A_IFACE]) {
+		if (!kfw_nl_iface_valid(nla_data(tb[KFW_PACKET_A_IFACE]))) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[KFW_PACKET_A_IFACE],
+					    "invalid interface name");
+			return -EINVAL;
+		}
 		nla_strscpy(iface, tb[KFW_PACKET_A_IFACE], IFNAMSIZ);
 		pkt->iface = iface;
 	}

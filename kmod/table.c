@@ -65,6 +65,9 @@ struct kfw_table *kfw_table_locked(struct kfw_net *kn)
 /* Frees what a spec still owns. */
 void kfw_rule_spec_release(struct kfw_rule_spec *spec)
 {
+	if (spec->log)
+		kfw_hooks_logger_put();
+	spec->log = false;
 	kfw_payload_destroy((struct kfw_payload *)spec->match.payload);
 	spec->match.payload = NULL;
 	kfree(spec->comment);
@@ -111,11 +114,14 @@ struct kfw_rule *kfw_rule_alloc(struct kfw_net *kn, struct kfw_rule_spec *spec)
 	rule->match = spec->match;
 	spec->comment = NULL;
 	spec->match.payload = NULL;
+	spec->log = false;
 	return rule;
 }
 
 static void kfw_rule_free(struct kfw_counters *counters, struct kfw_rule *rule)
 {
+	if (rule->log)
+		kfw_hooks_logger_put();
 	kfw_payload_destroy((struct kfw_payload *)rule->match.payload);
 	kfree(rule->comment);
 	kfw_counters_free(counters, rule->counter);

@@ -228,6 +228,9 @@ wanted=("${kernel_modules[@]}")
 for ko in "${kos[@]}"; do
 	IFS=, read -ra deps <<<"$(modinfo -F depends "$ko")"
 	wanted+=("${deps[@]}")
+	# Soft dependencies ("pre: ts_kmp nf_log_syslog") are loaded by name.
+	read -ra deps <<<"$(modinfo -F softdep "$ko" | sed 's/\(pre\|post\)://g')"
+	wanted+=("${deps[@]}")
 done
 for name in "${wanted[@]}"; do
 	[[ -n $name ]] && module_closure "$name"

@@ -84,10 +84,38 @@ kmsg_mark() {
 	echo "kfw-test: mark $mark" >/dev/kmsg
 }
 
-# kfw_log: kfw's rule lines since the last mark, without their timestamps.
+# kfw_log: kfw's rule lines since the last mark, as nf_log_syslog writes
+# them, cut down to kfw's prefix and the fields that do not change from one
+# packet to the next: "kfw: rule H DIR ACTION IN= OUT= SRC= DST= PROTO= SPT= DPT=".
 kfw_log() {
 	dmesg | sed -n "/kfw-test: mark $mark\$/,\$p" | sed -n 's/^\[[^]]*\] //p' |
-		grep '^kfw: rule ' || true
+		awk '/^kfw: rule / {
+			line = $1 " " $2 " " $3 " " $4 " " $5
+			for (i = 6; i <= NF; i++)
+				if ($i ~ /^(IN|OUT|SRC|DST|PROTO|SPT|DPT)=/)
+					line = line " " $i
+			print line
+		}'
+}
+
+# logged ADDRESS: how nf_log_syslog writes an address: IPv6 in full, every
+# group of four digits.
+logged() {
+	case $1 in
+	*:*) echo "$1" | awk '{
+		at = index($0, "::")
+		head = at ? substr($0, 1, at - 1) : $0
+		tail = at ? substr($0, at + 2) : ""
+		nh = head == "" ? 0 : split(head, h, ":")
+		nt = tail == "" ? 0 : split(tail, t, ":")
+		for (i = 1; i <= nh; i++) g[++n] = h[i]
+		for (i = nh + nt; i < 8; i++) g[++n] = "0"
+		for (i = 1; i <= nt; i++) g[++n] = t[i]
+		for (i = 1; i <= 8; i++)
+			printf "%s%s", substr("0000" g[i], length(g[i]) + 1), i < 8 ? ":" : "\n"
+	}' ;;
+	*) echo "$1" ;;
+	esac
 }
 
 # centiseconds: the uptime, in hundredths of a second.
@@ -259,9 +287,26 @@ step n1 fwctl flush
 
 # --- Logging --------------------------------------------------------------------------
 
+# Only the first namespace writes to the kernel log unless the host says
+# otherwise, as with iptables' LOG: "host" is another namespace.
+all_netns=/proc/sys/net/netfilter/nf_log_all_netns
+check_eq "net.netfilter.nf_log_all_netns is 0 by default" 0 "$(cat $all_netns)"
+step n0 fwctl add in accept proto udp dport 7009 log
+for f in 4 6; do
+	family $f
+	kmsg_mark
+	check "a datagram to a logged port passes ($v)" udp_passes n1 "$h1" 7009 sport 40009
+	check_eq "but a namespace's log rule writes nothing while nf_log_all_netns is 0 ($v)" "" "$(kfw_log)"
+	check_eq "the rule counted the 3 datagrams all the same ($v)" 3 "$(packets n0 "in accept proto udp dport 7009 log")"
+	step n0 fwctl zero
+done
+step n0 fwctl flush
+echo 1 >$all_netns
+
 step n0 fwctl add in accept proto udp dport 7000 log
 step n0 fwctl add in drop proto tcp dport 7101 log
 step n0 fwctl add in reject proto tcp dport 80 log
+
 h_udp=$(handle n0 "in accept proto udp dport 7000 log")
 h_tcp=$(handle n0 "in drop proto tcp dport 7101 log")
 h_rej=$(handle n0 "in reject proto tcp dport 80 log")
@@ -272,17 +317,19 @@ for f in 4 6; do
 	family $f
 	kmsg_mark
 	check "a datagram to a logged port passes ($v)" udp_passes n1 "$h1" 7000 sport 40001
-	check_eq "and its 3 datagrams give 3 lines: handle, direction, action, interface, protocol, addresses, ports ($v)" \
-		"3 kfw: rule $h_udp in accept iface h1 proto 17 src $c1 dst $h1 sport 40001 dport 7000" \
+	check_eq "and its 3 datagrams give 3 lines: handle, direction, action, interface, addresses, protocol, ports ($v)" \
+		"3 kfw: rule $h_udp in accept IN=h1 OUT= SRC=$(logged "$c1") DST=$(logged "$h1") PROTO=UDP SPT=40001 DPT=7000" \
 		"$(kfw_log | uniq -c | squeeze)"
 	kmsg_mark
 	check "a logged drop drops ($v)" tcp_dropped n2 "$h2" 7101 sport 40002
 	check_eq "and logs the SYN ($v)" \
-		"kfw: rule $h_tcp in drop iface h2 proto 6 src $c2 dst $h2 sport 40002 dport 7101" "$(kfw_log | head -n 1)"
+		"kfw: rule $h_tcp in drop IN=h2 OUT= SRC=$(logged "$c2") DST=$(logged "$h2") PROTO=TCP SPT=40002 DPT=7101" \
+		"$(kfw_log | head -n 1)"
 	kmsg_mark
 	check_eq "a logged reject refuses ($v)" refused "$(n1 kfwprobe tcp-connect "$h1" 80 sport 40003)"
 	check_eq "and logs it ($v)" \
-		"kfw: rule $h_rej in reject iface h1 proto 6 src $c1 dst $h1 sport 40003 dport 80" "$(kfw_log)"
+		"kfw: rule $h_rej in reject IN=h1 OUT= SRC=$(logged "$c1") DST=$(logged "$h1") PROTO=TCP SPT=40003 DPT=80" \
+		"$(kfw_log)"
 done
 step n0 fwctl add out accept proto udp dport 8001 log
 h_out=$(handle n0 "out accept proto udp dport 8001 log")
@@ -291,7 +338,7 @@ for f in 4 6; do
 	kmsg_mark
 	check "the host's datagrams to client1 pass an out log rule ($v)" udp_passes n0 "$c1" 8001 sport 40004
 	check_eq "and are logged with the output interface ($v)" \
-		"3 kfw: rule $h_out out accept iface h1 proto 17 src $h1 dst $c1 sport 40004 dport 8001" \
+		"3 kfw: rule $h_out out accept IN= OUT=h1 SRC=$(logged "$h1") DST=$(logged "$c1") PROTO=UDP SPT=40004 DPT=8001" \
 		"$(kfw_log | uniq -c | squeeze)"
 done
 check_eq "nothing was suppressed yet" 0 "$(proc_stat_of n0 log_suppressed)"
@@ -309,7 +356,7 @@ log_flood() {
 	t0=$(centiseconds)
 	n1 kfwprobe udp-send "$h1" "$2" 200 timeout 2000 >/dev/null 2>&1 || true
 	t1=$(centiseconds)
-	lines=$(kfw_log | grep -c " dport $2\$" || true)
+	lines=$(kfw_log | grep -c " DPT=$2\$" || true)
 	hits=$(packets n0 "$rule")
 	suppressed=$(($(proc_stat_of n0 log_suppressed) - before))
 	elapsed=$(((t1 - t0 + 99) / 100))
