@@ -74,9 +74,13 @@
  * The caller serialises writers; readers hold only rcu_read_lock(). Nothing a
  * reader can reach is ever changed in a way it could see half done:
  *
- *  - A vector is never written once published. Adding or removing a rule
- *    makes a new vector, which replaces the old one with one pointer store;
- *    the old one is freed after a grace period.
+ *  - A published vector is only ever appended to: when it has room and the
+ *    new rule's priority is its largest, the entry is written past the end
+ *    and the length stored after it (store-release, load-acquire), and the
+ *    vector's hint only widens, field by field. Any other change makes a new
+ *    vector, with room to grow by half, which replaces the old one with one
+ *    pointer store; the old one is freed after a grace period. Appending n
+ *    rules that share a vector thus costs O(n) in all, not O(n^2).
  *  - A node's maps and pointer array change together, so a node that gains a
  *    child or a vector is copied, and the copy replaces it in its parent.
  *    Replacing one existing child or vector is a single pointer store in
@@ -95,8 +99,9 @@
  * rest of the classifier is shared, untouched, by every reader.
  *
  * Before kfw_cls_publish(), when no reader can exist, replaced vectors and
- * nodes are freed at once: building a 100 000-rule table for an atomic
- * restore does not queue 100 000 RCU callbacks.
+ * nodes are freed at once, and vectors take entries in place anywhere:
+ * building a 100 000-rule table for an atomic restore does not queue
+ * 100 000 RCU callbacks.
  *
  * Choosing the field
  * ------------------
@@ -197,12 +202,13 @@ struct kfw_cls_entry {
 };
 
 /**
- * struct kfw_cls_vec - candidates, by increasing priority; never changed
- *	while readers can see it
+ * struct kfw_cls_vec - candidates, by increasing priority; while readers can
+ *	see it, only ever appended to (see kfw_cls_vec_add())
  * @rcu: for freeing after a grace period
  * @refs: how many slots point to it (writers only): the slots of one
  *	expanded prefix share their vector while their contents are equal
- * @len: number of entries
+ * @len: number of entries readers may look at, stored after the entries
+ * @cap: room for entries
  * @hint: what all the entries ask: a packet it rejects matches none of them
  * @entry: the entries
  */
@@ -210,6 +216,7 @@ struct kfw_cls_vec {
 	struct rcu_head rcu;
 	unsigned int refs;
 	unsigned int len;
+	unsigned int cap;
 	struct kfw_cls_hint hint;
 	struct kfw_cls_entry entry[];
 };
@@ -326,9 +333,9 @@ static size_t kfw_cls_node_size(u16 child_map, u16 vec_map)
 	       sizeof(union kfw_cls_slot);
 }
 
-static size_t kfw_cls_vec_size(unsigned int len)
+static size_t kfw_cls_vec_size(unsigned int cap)
 {
-	return sizeof(struct kfw_cls_vec) + len * sizeof(struct kfw_cls_entry);
+	return sizeof(struct kfw_cls_vec) + cap * sizeof(struct kfw_cls_entry);
 }
 
 static void kfw_cls_addr_key(struct kfw_cls_key *key,
@@ -372,11 +379,13 @@ static void kfw_cls_scan(const struct kfw_cls_vec *vec,
 {
 	const struct kfw_cls_entry *entry;
 	const struct kfw_match *match;
-	unsigned int i;
+	unsigned int i, len;
 
 	if (!kfw_cls_admits(&vec->hint, pkt))
 		return;
-	for (i = 0; i < vec->len; i++) {
+	/* Pairs with the store in kfw_cls_vec_add(): entries below are whole. */
+	len = smp_load_acquire(&vec->len);
+	for (i = 0; i < len; i++) {
 		entry = &vec->entry[i];
 		if (entry->prio >= best->prio)
 			return;
@@ -639,7 +648,7 @@ static void *kfw_cls_alloc(struct kfw_cls *cls, size_t size)
 /* Frees a vector no reader can see: never published, or being destroyed. */
 static void kfw_cls_vec_free(struct kfw_cls *cls, struct kfw_cls_vec *vec)
 {
-	cls->stats.bytes -= kfw_cls_vec_size(vec->len);
+	cls->stats.bytes -= kfw_cls_vec_size(vec->cap);
 	kfw_cls_free(vec);
 }
 
@@ -655,7 +664,7 @@ static void kfw_cls_vec_retire(struct kfw_cls *cls, struct kfw_cls_vec *vec)
 		kfw_cls_vec_free(cls, vec);
 		return;
 	}
-	cls->stats.bytes -= kfw_cls_vec_size(vec->len);
+	cls->stats.bytes -= kfw_cls_vec_size(vec->cap);
 	kfw_cls_free_rcu(vec, rcu);
 }
 
@@ -693,37 +702,68 @@ static void kfw_cls_tree_free(struct kfw_cls *cls, struct kfw_cls_node *node)
 
 /* --- Changing vectors and nodes ----------------------------------------------- */
 
+/*
+ * Makes @all admit what @one asks too. Each field only ever gets weaker,
+ * one store at a time, so a reader that sees some stores and not others
+ * still admits every packet the old hint did.
+ */
+static void kfw_cls_hint_widen(struct kfw_cls_hint *all,
+			       const struct kfw_cls_hint *one)
+{
+	if (one->proto != all->proto)
+		WRITE_ONCE(all->proto, 0);
+	if (!one->has_dport)
+		WRITE_ONCE(all->has_dport, false);
+	if (one->dport.first < all->dport.first)
+		WRITE_ONCE(all->dport.first, one->dport.first);
+	if (one->dport.last > all->dport.last)
+		WRITE_ONCE(all->dport.last, one->dport.last);
+}
+
 /* Works out what all the entries of @vec ask, for kfw_cls_scan(). */
 static void kfw_cls_vec_summarise(struct kfw_cls_vec *vec)
 {
-	struct kfw_cls_hint *all = &vec->hint;
-	const struct kfw_cls_hint *one;
 	unsigned int i;
 
-	*all = vec->entry[0].hint;
-	for (i = 1; i < vec->len; i++) {
-		one = &vec->entry[i].hint;
-		if (one->proto != all->proto)
-			all->proto = 0;
-		all->has_dport &= one->has_dport;
-		all->dport.first = min(all->dport.first, one->dport.first);
-		all->dport.last = max(all->dport.last, one->dport.last);
-	}
+	vec->hint = vec->entry[0].hint;
+	for (i = 1; i < vec->len; i++)
+		kfw_cls_hint_widen(&vec->hint, &vec->entry[i].hint);
 }
 
-/* A copy of @old (which may be NULL) with @entry in its place by priority. */
+/*
+ * Adds @entry to @old (which may be NULL) in its place by priority.
+ *
+ * A vector that no other slot shares and that has room takes the entry in
+ * place, if no reader can see it yet (a table being built) or if the entry
+ * goes last (rules are mostly appended): readers look only below @len, which
+ * is stored after the entry is written. Otherwise the result is a copy with
+ * room to grow by half, which the caller publishes in @old's place, so that
+ * appending n rules to one vector costs O(n), not O(n^2).
+ *
+ * Return: @old itself, a new vector, or NULL without memory.
+ */
 static struct kfw_cls_vec *kfw_cls_vec_add(struct kfw_cls *cls,
-					   const struct kfw_cls_vec *old,
+					   struct kfw_cls_vec *old,
 					   const struct kfw_cls_entry *entry)
 {
-	unsigned int len = old ? old->len : 0, at = 0;
+	unsigned int len = old ? old->len : 0, at = len;
 	struct kfw_cls_vec *vec;
 
-	vec = kfw_cls_alloc(cls, kfw_cls_vec_size(len + 1));
+	while (at && old->entry[at - 1].prio > entry->prio)
+		at--;
+	if (old && old->refs == 1 && len < old->cap &&
+	    (at == len || !cls->live)) {
+		memmove(old->entry + at + 1, old->entry + at,
+			(len - at) * sizeof(*entry));
+		old->entry[at] = *entry;
+		kfw_cls_hint_widen(&old->hint, &entry->hint);
+		smp_store_release(&old->len, len + 1);
+		return old;
+	}
+
+	vec = kfw_cls_alloc(cls, kfw_cls_vec_size(len + 1 + len / 2));
 	if (!vec)
 		return NULL;
-	while (at < len && old->entry[at].prio < entry->prio)
-		at++;
 	if (at)
 		memcpy(vec->entry, old->entry, at * sizeof(*entry));
 	vec->entry[at] = *entry;
@@ -731,6 +771,7 @@ static struct kfw_cls_vec *kfw_cls_vec_add(struct kfw_cls *cls,
 		memcpy(vec->entry + at + 1, old->entry + at,
 		       (len - at) * sizeof(*entry));
 	vec->len = len + 1;
+	vec->cap = len + 1 + len / 2;
 	vec->refs = 1;
 	kfw_cls_vec_summarise(vec);
 	return vec;
@@ -771,6 +812,7 @@ static struct kfw_cls_vec *kfw_cls_vec_without(struct kfw_cls *cls,
 	memcpy(vec->entry + at, old->entry + at + 1,
 	       (old->len - at - 1) * sizeof(*vec->entry));
 	vec->len = old->len - 1;
+	vec->cap = vec->len;
 	vec->refs = 0;
 	kfw_cls_vec_summarise(vec);
 	return vec;
@@ -852,8 +894,8 @@ static struct kfw_cls_node *kfw_cls_node_grow(struct kfw_cls *cls,
 /*
  * Adds @entry to the vectors of nibbles [@first, @first + @count) of the node
  * *@link points to, which may not exist yet; the node is replaced by a grown
- * copy if it lacks some of those vectors. Everything is allocated before
- * anything is published, so on -ENOMEM nothing changed.
+ * copy if it lacks some of those vectors. On -ENOMEM, vectors that took the
+ * entry in place keep it, and the caller takes it out again.
  */
 static int kfw_cls_node_add(struct kfw_cls *cls,
 			    struct kfw_cls_node __rcu **link,
@@ -882,6 +924,8 @@ static int kfw_cls_node_add(struct kfw_cls *cls,
 
 	if (node && (node->vec_map & want) == want) {
 		for (n = first; n < end; n++) {
+			if (vec[n] == old[n])
+				continue;
 			rcu_assign_pointer(node->slot[kfw_cls_vec_index(node, n)].vec,
 					   vec[n]);
 			if (old[n])
@@ -900,7 +944,7 @@ static int kfw_cls_node_add(struct kfw_cls *cls,
 	rcu_assign_pointer(*link, grown);
 	if (node) {
 		for (n = first; n < end; n++)
-			if (old[n])
+			if (old[n] && vec[n] != old[n])
 				kfw_cls_vec_retire(cls, old[n]);
 		kfw_cls_node_retire(cls, node);
 	}
@@ -908,7 +952,7 @@ static int kfw_cls_node_add(struct kfw_cls *cls,
 
 nomem:
 	while (n-- > first)
-		if (!--vec[n]->refs)
+		if (vec[n] != old[n] && !--vec[n]->refs)
 			kfw_cls_vec_free(cls, vec[n]);
 	return -ENOMEM;
 }
@@ -1131,9 +1175,11 @@ int kfw_cls_insert(struct kfw_cls *cls, const struct kfw_match *match,
 		vec = kfw_cls_vec_add(cls, old, &entry);
 		if (!vec)
 			return -ENOMEM;
-		rcu_assign_pointer(cls->rest, vec);
-		if (old)
-			kfw_cls_vec_retire(cls, old);
+		if (vec != old) {
+			rcu_assign_pointer(cls->rest, vec);
+			if (old)
+				kfw_cls_vec_retire(cls, old);
+		}
 		cls->stats.rules++;
 		cls->stats.entries++;
 		return 0;
@@ -1196,3 +1242,47 @@ void kfw_cls_stats(const struct kfw_cls *cls, struct kfw_cls_stats *stats)
 {
 	*stats = cls->stats;
 }
+
+#ifndef __KERNEL__
+static bool kfw_cls_node_reaches(const struct kfw_cls_node *node,
+				 const void *ptr)
+{
+	unsigned int i, children, slots;
+
+	if (!node)
+		return false;
+	if (node == ptr)
+		return true;
+	children = kfw_cls_popcount16(node->child_map);
+	slots = children + kfw_cls_popcount16(node->vec_map);
+	for (i = 0; i < children; i++)
+		if (kfw_cls_node_reaches(node->slot[i].child, ptr))
+			return true;
+	for (; i < slots; i++)
+		if (node->slot[i].vec == ptr)
+			return true;
+	return false;
+}
+
+/*
+ * For the host harness: can a reader that starts now reach @ptr? Memory
+ * handed to kfw_cls_free_rcu() must not be: the grace period waits only
+ * for readers that started before it.
+ */
+bool kfw_cls_reaches(const struct kfw_cls *cls, const void *ptr)
+{
+	const struct kfw_cls_skip *skip;
+	unsigned int trie;
+
+	if (cls->rest == ptr)
+		return true;
+	for (trie = 0; trie < KFW_CLS_TRIES; trie++) {
+		skip = cls->skip[trie];
+		if (skip && (skip == ptr || kfw_cls_node_reaches(skip->node, ptr)))
+			return true;
+		if (kfw_cls_node_reaches(cls->root[trie], ptr))
+			return true;
+	}
+	return false;
+}
+#endif

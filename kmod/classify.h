@@ -48,5 +48,8 @@ void kfw_cls_remove(struct kfw_cls *cls, const struct kfw_match *match,
 const struct kfw_match *kfw_cls_lookup(const struct kfw_cls *cls,
 				       const struct kfw_packet *pkt);
 void kfw_cls_stats(const struct kfw_cls *cls, struct kfw_cls_stats *stats);
+#ifndef __KERNEL__
+bool kfw_cls_reaches(const struct kfw_cls *cls, const void *ptr);
+#endif
 
 #endif /* _KFW_CLASSIFY_H */

@@ -20,18 +20,22 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
+/*
+ * A vector of 200 000 rules with nothing to index them by is 8 MB: past
+ * what kmalloc() gives without a warning, so large ones come from vmalloc.
+ */
 static inline void *kfw_cls_zalloc(size_t size)
 {
-	return kzalloc(size, GFP_KERNEL_ACCOUNT);
+	return kvzalloc(size, GFP_KERNEL_ACCOUNT);
 }
 
 static inline void kfw_cls_free(const void *ptr)
 {
-	kfree(ptr);
+	kvfree(ptr);
 }
 
 /* Frees @ptr, whose struct rcu_head is @field, once no reader can see it. */
-#define kfw_cls_free_rcu(ptr, field) kfree_rcu(ptr, field)
+#define kfw_cls_free_rcu(ptr, field) kvfree_rcu(ptr, field)
 
 static inline unsigned int kfw_cls_popcount16(u16 word)
 {

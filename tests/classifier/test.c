@@ -15,6 +15,9 @@
  *  - a rule that was never inserted removed, which must change nothing;
  *  - new random rules in list order into an unpublished classifier, as a
  *    table replace builds it, then PACKETS / 2 packets;
+ *  - 1500 rules in one network inserted into a published classifier and
+ *    half of them removed, while every retirement is checked: no reader
+ *    starting then may still reach the memory;
  *  - a thousand small rule sets of up to 64 rules, where every edge is
  *    likelier to decide.
  *
@@ -24,6 +27,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -39,6 +43,18 @@ struct state {
 	unsigned long earlier;
 	unsigned int mismatches;
 };
+
+/* The published classifier whose retired memory retire_check() watches. */
+static const struct kfw_cls *watched;
+static unsigned long retired, reachable;
+
+static void retire_check(const void *ptr)
+{
+	retired++;
+	if (watched && kfw_cls_reaches(watched, ptr) && !reachable++)
+		fprintf(stderr, "classifier_test: %p retired while a new reader can reach it\n",
+			ptr);
+}
 
 static void die(const char *what)
 {
@@ -213,6 +229,48 @@ int main(int argc, char **argv)
 	ok = check_stats(&st) && check_packets(&st, packets / 2);
 	result(ok, "random rules in list order", &st);
 	stop(&st);
+
+	/*
+	 * Nothing a new reader can reach is ever retired: rules in one
+	 * network, 198.18.0.0/15 (a trie with a shortcut past its top), of
+	 * lengths that put vectors on the nodes the shortcut points to,
+	 * inserted and removed while published. Every retirement walks the
+	 * whole classifier, so the set is small.
+	 */
+	{
+		static const u8 lengths[] = { 32, 32, 32, 24, 24, 20, 19, 18, 17, 16, 15 };
+
+		start(&st, seed ^ 3, 2000, mem);
+		kfw_cls_publish(st.cls);
+		watched = st.cls;
+		kfw_host_retire_hook = retire_check;
+		for (i = 0; i < 1500; i++) {
+			u8 len = lengths[kfw_gen_below(&st.gen, sizeof(lengths))];
+			u32 host = 0xc6120000 | kfw_gen_below(&st.gen, 1U << 17);
+
+			memset(&match, 0, sizeof(match));
+			match.family = NFPROTO_IPV4;
+			match.fields = KFW_MATCH_SRC;
+			match.src_prefix = len;
+			kfw_match_prefix_mask(&match.src_mask, NFPROTO_IPV4, len);
+			match.src.ip = htonl(host) & match.src_mask.ip;
+			insert(&st, &match, kfw_gen_set_new_prio(&st.gen, &st.set));
+		}
+		for (i = 0; i < 750; i++) {
+			u32 pos = kfw_gen_below(&st.gen, st.set.nr);
+
+			kfw_cls_remove(st.cls, kfw_gen_set_at(&st.set, pos),
+				       kfw_gen_set_prio(&st.set, pos));
+			kfw_gen_set_del(&st.set, pos);
+		}
+		kfw_host_retire_hook = NULL;
+		watched = NULL;
+		ok = !reachable && retired && check_stats(&st) &&
+		     check_packets(&st, packets / 20);
+		printf("# %lu retirements, %lu of them still reachable\n", retired, reachable);
+		result(ok, "no retired memory is reachable: 1500 rules in one network in, 750 out", &st);
+		stop(&st);
+	}
 
 	/* Small sets, down to none, where each rule's edges matter more. */
 	ok = true;

@@ -170,9 +170,16 @@ static inline void kfw_cls_free(const void *ptr)
 	free((void *)ptr);
 }
 
-/* No reader outlives a call on the host: free at once. */
+/*
+ * No reader outlives a call on the host: free at once, but first tell the
+ * harness, which may check that no new reader could still reach @ptr.
+ */
+extern void (*kfw_host_retire_hook)(const void *ptr);
+
 #define kfw_cls_free_rcu(ptr, field) do {				\
 	(void)&(ptr)->field;						\
+	if (kfw_host_retire_hook)					\
+		kfw_host_retire_hook(ptr);				\
 	kfw_cls_free(ptr);						\
 } while (0)
 
