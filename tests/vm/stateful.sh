@@ -291,13 +291,13 @@ step n1 fwctl flush
 # otherwise, as with iptables' LOG: "host" is another namespace.
 all_netns=/proc/sys/net/netfilter/nf_log_all_netns
 check_eq "net.netfilter.nf_log_all_netns is 0 by default" 0 "$(cat $all_netns)"
-step n0 fwctl add in accept proto udp dport 7009 log
+step n0 fwctl add in accept proto udp dport 7000 log
 for f in 4 6; do
 	family $f
 	kmsg_mark
-	check "a datagram to a logged port passes ($v)" udp_passes n1 "$h1" 7009 sport 40009
+	check "a datagram to a logged port passes ($v)" udp_passes n1 "$h1" 7000 sport 40009
 	check_eq "but a namespace's log rule writes nothing while nf_log_all_netns is 0 ($v)" "" "$(kfw_log)"
-	check_eq "the rule counted the 3 datagrams all the same ($v)" 3 "$(packets n0 "in accept proto udp dport 7009 log")"
+	check_eq "the rule counted the 3 datagrams all the same ($v)" 3 "$(packets n0 "in accept proto udp dport 7000 log")"
 	step n0 fwctl zero
 done
 step n0 fwctl flush
