@@ -424,20 +424,30 @@ static void put_string(struct node *p, uint16_t type, unsigned int max, bool pri
 	put(p, type, s, len + 1);
 }
 
-static void put_addr(struct node *r, bool v6, uint16_t a4, uint16_t a6, uint16_t ap)
+/* An address in the documentation networks, mostly, where rules and test packets meet. */
+static void doc_addr(unsigned char *addr, bool v6)
 {
 	static const unsigned char nets[3][3] = { { 192, 0, 2 }, { 198, 51, 100 }, { 203, 0, 113 } };
-	unsigned char addr[16] = { 0x20, 0x01, 0x0d, 0xb8 };
-	unsigned int bits = v6 ? 128 : 32, plen, i, r8 = below(100);
+	static const unsigned char net6[4] = { 0x20, 0x01, 0x0d, 0xb8 };
 
+	fill(addr, v6 ? 16 : 4);
+	if (chance(1, 10))
+		return;
 	if (v6) {
-		fill(addr + 4, 12);
+		memcpy(addr, net6, sizeof(net6));
+		if (chance(1, 2))
+			memset(addr + 4, 0, 11);
 	} else {
 		memcpy(addr, nets[below(3)], 3);
-		addr[3] = rnd();
 	}
-	if (chance(1, 10))
-		fill(addr, sizeof(addr));
+}
+
+static void put_addr(struct node *r, bool v6, uint16_t a4, uint16_t a6, uint16_t ap)
+{
+	unsigned int bits = v6 ? 128 : 32, plen, i, r8 = below(100);
+	unsigned char addr[16];
+
+	doc_addr(addr, v6);
 	if (r8 < 40)
 		plen = bits;
 	else if (r8 < 60)
@@ -600,13 +610,13 @@ static void gen_packet(struct node *top)
 	if (chance(3, 4))
 		put_u8(p, KFW_PACKET_A_PROTO, proto);
 	if (chance(2, 3)) {
-		fill(addr, sizeof(addr));
+		doc_addr(addr, v6);
 		put(p, v6 ? KFW_PACKET_A_SRC_IP6 : KFW_PACKET_A_SRC_IP4, addr, v6 ? 16 : 4);
 	}
 	if (chance(2, 3)) {
-		fill(addr, sizeof(addr));
 		if (chance(1, 20))
 			v6 = !v6;
+		doc_addr(addr, v6);
 		put(p, v6 ? KFW_PACKET_A_DST_IP6 : KFW_PACKET_A_DST_IP4, addr, v6 ? 16 : 4);
 	}
 	if (chance(2, 3))
@@ -649,8 +659,15 @@ static uint32_t gen_position(void)
 
 static uint64_t gen_handle(void)
 {
+	unsigned int known = fz.nhandles < NR_HANDLES ? fz.nhandles : NR_HANDLES;
 	uint32_t r = below(100);
-	uint64_t h = fz.nhandles ? fz.handles[below(fz.nhandles < NR_HANDLES ? fz.nhandles : NR_HANDLES)] : 1;
+	uint64_t h = 1;
+
+	/* The newest handles are the likeliest to name a rule still there. */
+	if (known && chance(2, 3))
+		h = fz.handles[(fz.nhandles - 1 - below(known < 16 ? known : 16)) % NR_HANDLES];
+	else if (known)
+		h = fz.handles[below(known)];
 
 	if (r < 60)
 		return h;
