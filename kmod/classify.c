@@ -757,6 +757,7 @@ static struct kfw_cls_vec *kfw_cls_vec_add(struct kfw_cls *cls,
 			(len - at) * sizeof(*entry));
 		old->entry[at] = *entry;
 		kfw_cls_hint_widen(&old->hint, &entry->hint);
+		/* Pairs with kfw_cls_scan(): the entry is whole before it counts. */
 		smp_store_release(&old->len, len + 1);
 		return old;
 	}

@@ -19,7 +19,7 @@ struct kfw_payload *kfw_payload_create(const void *pattern, unsigned int len,
 	payload = kzalloc(sizeof(*payload), GFP_KERNEL_ACCOUNT);
 	if (!payload)
 		return ERR_PTR(-ENOMEM);
-	payload->ts = textsearch_prepare("kmp", pattern, len, GFP_KERNEL,
+	payload->ts = textsearch_prepare("kmp", pattern, len, GFP_KERNEL_ACCOUNT,
 					 TS_AUTOLOAD);
 	if (IS_ERR(payload->ts)) {
 		struct ts_config *ts = payload->ts;

@@ -59,11 +59,6 @@ static const char *const kfw_family_names[] = {
 	[KFW_FAMILY_IPV6] = "ipv6",
 };
 
-struct kfw_proc_iter {
-	struct seq_net_private p;
-	const struct kfw_table *table;
-};
-
 static void kfw_proc_show_addr(struct seq_file *seq, const char *key, u8 family,
 			       const union nf_inet_addr *addr, u8 prefix)
 {
@@ -197,62 +192,36 @@ static void kfw_proc_show_rule(struct seq_file *seq, const struct kfw_rule *rule
 		seq_printf(seq, " comment \"%s\"", rule->comment);
 }
 
-static void *kfw_proc_rules_start(struct seq_file *seq, loff_t *pos)
-	__acquires(RCU)
-{
-	struct kfw_proc_iter *iter = seq->private;
-	struct kfw_net *kn = kfw_net(seq_file_net(seq));
-
-	rcu_read_lock();
-	iter->table = rcu_dereference(kn->table);
-	if (*pos == 0)
-		return SEQ_START_TOKEN;
-	if (*pos > iter->table->nr_rules)
-		return NULL;
-	return iter->table->rules[*pos - 1];
-}
-
-static void *kfw_proc_rules_next(struct seq_file *seq, void *v, loff_t *pos)
-{
-	struct kfw_proc_iter *iter = seq->private;
-
-	++*pos;
-	if (*pos > iter->table->nr_rules)
-		return NULL;
-	return iter->table->rules[*pos - 1];
-}
-
-static void kfw_proc_rules_stop(struct seq_file *seq, void *v)
-	__releases(RCU)
-{
-	rcu_read_unlock();
-}
-
+/*
+ * The whole table in one go, from one snapshot: seq_file keeps what one
+ * call of a single_open() show wrote and hands it out over as many read()
+ * calls as the reader makes, so no line is lost or repeated when the table
+ * changes between them. The buffer grows until the table fits, charged to
+ * the reader's memory cgroup.
+ */
 static int kfw_proc_rules_show(struct seq_file *seq, void *v)
 {
-	struct kfw_net *kn = kfw_net(seq_file_net(seq));
-	const struct kfw_rule *rule = v;
+	struct kfw_net *kn = kfw_net(seq_file_single_net(seq));
+	const struct kfw_table *table;
+	const struct kfw_rule *rule;
 	struct kfw_counter sum;
+	unsigned int i;
 
-	if (v == SEQ_START_TOKEN) {
-		seq_puts(seq, "handle dir action packets bytes match\n");
-		return 0;
+	seq_puts(seq, "handle dir action packets bytes match\n");
+	rcu_read_lock();
+	table = rcu_dereference(kn->table);
+	for (i = 0; i < table->nr_rules && !seq_has_overflowed(seq); i++) {
+		rule = table->rules[i];
+		kfw_rule_read_counters(kn, rule, &sum);
+		seq_printf(seq, "%llu %s %s %llu %llu", rule->handle,
+			   kfw_dir_names[rule->dir], kfw_verdict_names[rule->action],
+			   sum.packets, sum.bytes);
+		kfw_proc_show_rule(seq, rule);
+		seq_putc(seq, '\n');
 	}
-	kfw_rule_read_counters(kn, rule, &sum);
-	seq_printf(seq, "%llu %s %s %llu %llu", rule->handle,
-		   kfw_dir_names[rule->dir], kfw_verdict_names[rule->action],
-		   sum.packets, sum.bytes);
-	kfw_proc_show_rule(seq, rule);
-	seq_putc(seq, '\n');
+	rcu_read_unlock();
 	return 0;
 }
-
-static const struct seq_operations kfw_proc_rules_ops = {
-	.start	= kfw_proc_rules_start,
-	.next	= kfw_proc_rules_next,
-	.stop	= kfw_proc_rules_stop,
-	.show	= kfw_proc_rules_show,
-};
 
 static int kfw_proc_stats_show(struct seq_file *seq, void *v)
 {
@@ -301,8 +270,8 @@ int kfw_proc_init(struct net *net)
 	dir = proc_net_mkdir(net, "kfw", net->proc_net);
 	if (!dir)
 		return -ENOMEM;
-	if (!proc_create_net("rules", 0444, dir, &kfw_proc_rules_ops,
-			     sizeof(struct kfw_proc_iter)) ||
+	if (!proc_create_net_single("rules", 0444, dir, kfw_proc_rules_show,
+				    NULL) ||
 	    !proc_create_net_single("stats", 0444, dir, kfw_proc_stats_show,
 				    NULL)) {
 		remove_proc_subtree("kfw", net->proc_net);
