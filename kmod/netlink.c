@@ -852,6 +852,12 @@ static u8 kfw_nl_get_policy(const struct nlattr *attr)
 	return attr ? nla_get_u8(attr) : KFW_VERDICT_MAX + 1;
 }
 
+/* The socket a request came from, as the owner of a transaction. */
+static u64 kfw_nl_owner(const struct sk_buff *skb)
+{
+	return (uintptr_t)NETLINK_CB(skb).sk;
+}
+
 static int kfw_nl_replace_begin(struct sk_buff *skb, struct genl_info *info)
 {
 	struct kfw_net *kn = kfw_net(genl_info_net(info));
@@ -862,7 +868,8 @@ static int kfw_nl_replace_begin(struct sk_buff *skb, struct genl_info *info)
 	policy[KFW_DIR_IN] = kfw_nl_get_policy(info->attrs[KFW_A_POLICY_IN]);
 	policy[KFW_DIR_OUT] = kfw_nl_get_policy(info->attrs[KFW_A_POLICY_OUT]);
 	mutex_lock(&kn->lock);
-	err = kfw_replace_begin(kn, info->snd_portid, policy, info->extack);
+	err = kfw_replace_begin(kn, kfw_nl_owner(skb), info->snd_portid, policy,
+				info->extack);
 	mutex_unlock(&kn->lock);
 	return err;
 }
@@ -896,7 +903,7 @@ static int kfw_nl_replace_rules(struct sk_buff *skb, struct genl_info *info)
 			err = PTR_ERR(rule);
 			break;
 		}
-		err = kfw_replace_append(kn, info->snd_portid, rule, extack);
+		err = kfw_replace_append(kn, kfw_nl_owner(skb), rule, extack);
 		if (err) {
 			kfw_rule_destroy(kn, rule);
 			break;
@@ -904,7 +911,7 @@ static int kfw_nl_replace_rules(struct sk_buff *skb, struct genl_info *info)
 	}
 	/* One bad rule spoils the transaction: the table must not half change. */
 	if (err)
-		kfw_replace_drop(kn, info->snd_portid);
+		kfw_replace_drop(kn, kfw_nl_owner(skb));
 	mutex_unlock(&kn->lock);
 	return err;
 }
@@ -915,7 +922,7 @@ static int kfw_nl_replace_commit(struct sk_buff *skb, struct genl_info *info)
 	int err;
 
 	mutex_lock(&kn->lock);
-	err = kfw_replace_commit(kn, info->snd_portid, info->extack);
+	err = kfw_replace_commit(kn, kfw_nl_owner(skb), info->extack);
 	mutex_unlock(&kn->lock);
 	return err;
 }
@@ -926,7 +933,7 @@ static int kfw_nl_replace_abort(struct sk_buff *skb, struct genl_info *info)
 	int err;
 
 	mutex_lock(&kn->lock);
-	err = kfw_replace_abort(kn, info->snd_portid, info->extack);
+	err = kfw_replace_abort(kn, kfw_nl_owner(skb), info->extack);
 	mutex_unlock(&kn->lock);
 	return err;
 }
@@ -1008,14 +1015,10 @@ static int kfw_nl_notify(struct notifier_block *nb, unsigned long event,
 			 void *ptr)
 {
 	struct netlink_notify *n = ptr;
-	struct kfw_net *kn;
 
 	if (event != NETLINK_URELEASE || n->protocol != NETLINK_GENERIC)
 		return NOTIFY_DONE;
-	kn = kfw_net(n->net);
-	mutex_lock(&kn->lock);
-	kfw_replace_drop(kn, n->portid);
-	mutex_unlock(&kn->lock);
+	kfw_replace_released(kfw_net(n->net), n->portid);
 	return NOTIFY_DONE;
 }
 

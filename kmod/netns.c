@@ -80,6 +80,7 @@ static int __net_init kfw_net_init(struct net *net)
 
 	kn->net = net;
 	mutex_init(&kn->lock);
+	kfw_replace_init(kn);
 	kn->next_handle = 1;
 	/* Room for a full table and a full replacement of it. */
 	err = kfw_counters_init(&kn->counters, 2ULL * kfw_max_rules + 1);
@@ -127,9 +128,7 @@ static void __net_exit kfw_net_exit(struct net *net)
 	struct kfw_net *kn = kfw_net(net);
 
 	kfw_proc_exit(net);
-	mutex_lock(&kn->lock);
-	kfw_replace_release(kn);
-	mutex_unlock(&kn->lock);
+	kfw_replace_exit(kn);
 	kfw_table_destroy(kn);
 	if (kn->conntrack)
 		nf_ct_netns_put(net, NFPROTO_INET);

@@ -3,6 +3,7 @@
 #define _KFW_NETNS_H
 
 #include <linux/mutex.h>
+#include <linux/workqueue.h>
 #include <linux/netfilter.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
@@ -38,6 +39,9 @@ struct kfw_hook_counters {
  * @hook_zeroed: hook counts at the last zero, subtracted when read
  * @conntrack: the namespace tracks connections for kfw (nf_ct_netns_get)
  * @replace: the open atomic replacement, if any
+ * @replace_portid: the port of @replace's socket, 0 without one, read
+ *	without the lock when any generic netlink socket closes
+ * @replace_expiry: drops @replace when it stays idle
  * @hook_ops: this namespace's copy of the hooks, with priv pointing here
  */
 struct kfw_net {
@@ -50,6 +54,8 @@ struct kfw_net {
 	struct kfw_hook_counters hook_zeroed;
 	bool conntrack;
 	struct kfw_replace *replace;
+	u32 replace_portid;
+	struct delayed_work replace_expiry;
 	struct nf_hook_ops hook_ops[KFW_NR_HOOKS];
 };
 

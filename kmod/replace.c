@@ -10,16 +10,29 @@
 
 #include "replace.h"
 
+/*
+ * A transaction nobody adds to for this long is dropped, with what it
+ * staged: fwctl sends its chunks back to back, and a client that stops
+ * half-way must not pin the namespace's only transaction and its memory.
+ */
+#define KFW_REPLACE_IDLE	(60 * HZ)
+
 /**
  * struct kfw_replace - an open transaction
- * @portid: netlink port of the socket that owns it
+ * @owner: the socket that owns it, compared and never dereferenced: a
+ *	port id alone can pass to a new socket before the old one's release
+ *	has dropped the transaction
+ * @portid: that socket's netlink port, for the release notifier
+ * @expires: when it is dropped if nothing more arrives
  * @policy: the policies to install
  * @nr: rules staged so far
  * @size: capacity of @rules
  * @rules: the staged rules, in list order
  */
 struct kfw_replace {
+	u64 owner;
 	u32 portid;
+	unsigned long expires;
 	u8 policy[KFW_DIR_MAX + 1];
 	unsigned int nr;
 	unsigned int size;
@@ -40,12 +53,45 @@ void kfw_replace_release(struct kfw_net *kn)
 	kvfree(replace->rules);
 	kfree(replace);
 	kn->replace = NULL;
+	WRITE_ONCE(kn->replace_portid, 0);
 }
 
-static struct kfw_replace *kfw_replace_owned(struct kfw_net *kn, u32 portid,
+static void kfw_replace_expire(struct work_struct *work)
+{
+	struct kfw_net *kn = container_of(to_delayed_work(work), struct kfw_net,
+					  replace_expiry);
+
+	mutex_lock(&kn->lock);
+	/* A chunk that came in meanwhile queued this work again. */
+	if (kn->replace && time_after_eq(jiffies, kn->replace->expires))
+		kfw_replace_release(kn);
+	mutex_unlock(&kn->lock);
+}
+
+static void kfw_replace_touch(struct kfw_net *kn)
+{
+	kn->replace->expires = jiffies + KFW_REPLACE_IDLE;
+	mod_delayed_work(system_wq, &kn->replace_expiry, KFW_REPLACE_IDLE);
+}
+
+void kfw_replace_init(struct kfw_net *kn)
+{
+	INIT_DELAYED_WORK(&kn->replace_expiry, kfw_replace_expire);
+}
+
+/* For namespace exit: no transaction is left, and no expiry runs. */
+void kfw_replace_exit(struct kfw_net *kn)
+{
+	cancel_delayed_work_sync(&kn->replace_expiry);
+	mutex_lock(&kn->lock);
+	kfw_replace_release(kn);
+	mutex_unlock(&kn->lock);
+}
+
+static struct kfw_replace *kfw_replace_owned(struct kfw_net *kn, u64 owner,
 					     struct netlink_ext_ack *extack)
 {
-	if (!kn->replace || kn->replace->portid != portid) {
+	if (!kn->replace || kn->replace->owner != owner) {
 		NL_SET_ERR_MSG(extack, "no replace transaction is open on this socket");
 		return NULL;
 	}
@@ -55,7 +101,8 @@ static struct kfw_replace *kfw_replace_owned(struct kfw_net *kn, u32 portid,
 /**
  * kfw_replace_begin() - open a transaction
  * @kn: the namespace, locked
- * @portid: the socket that will own it
+ * @owner: the socket that will own it
+ * @portid: its netlink port
  * @policy: policies to install; KFW_VERDICT_MAX + 1 keeps a direction's own
  * @extack: for the error message
  *
@@ -63,13 +110,13 @@ static struct kfw_replace *kfw_replace_owned(struct kfw_net *kn, u32 portid,
  *
  * Return: 0, -EBUSY if another socket has one open, -ENOMEM.
  */
-int kfw_replace_begin(struct kfw_net *kn, u32 portid, const u8 *policy,
-		      struct netlink_ext_ack *extack)
+int kfw_replace_begin(struct kfw_net *kn, u64 owner, u32 portid,
+		      const u8 *policy, struct netlink_ext_ack *extack)
 {
 	struct kfw_replace *replace;
 
 	lockdep_assert_held(&kn->lock);
-	if (kn->replace && kn->replace->portid != portid) {
+	if (kn->replace && kn->replace->owner != owner) {
 		NL_SET_ERR_MSG(extack, "another replace transaction is in progress");
 		return -EBUSY;
 	}
@@ -78,26 +125,29 @@ int kfw_replace_begin(struct kfw_net *kn, u32 portid, const u8 *policy,
 	replace = kzalloc(sizeof(*replace), GFP_KERNEL_ACCOUNT);
 	if (!replace)
 		return -ENOMEM;
+	replace->owner = owner;
 	replace->portid = portid;
 	memcpy(replace->policy, policy, sizeof(replace->policy));
 	kn->replace = replace;
+	WRITE_ONCE(kn->replace_portid, portid);
+	kfw_replace_touch(kn);
 	return 0;
 }
 
 /**
  * kfw_replace_append() - stage one more rule
  * @kn: the namespace, locked
- * @portid: the socket that owns the transaction
+ * @owner: the socket that owns the transaction
  * @rule: from kfw_rule_alloc(); owned by the transaction on success
  * @extack: for the error message
  *
  * Return: 0, -ENOENT without a transaction, -ENOSPC past kfw_max_rules,
  * -ENOMEM.
  */
-int kfw_replace_append(struct kfw_net *kn, u32 portid, struct kfw_rule *rule,
+int kfw_replace_append(struct kfw_net *kn, u64 owner, struct kfw_rule *rule,
 		       struct netlink_ext_ack *extack)
 {
-	struct kfw_replace *replace = kfw_replace_owned(kn, portid, extack);
+	struct kfw_replace *replace = kfw_replace_owned(kn, owner, extack);
 	struct kfw_rule **rules;
 	unsigned int size;
 
@@ -118,22 +168,23 @@ int kfw_replace_append(struct kfw_net *kn, u32 portid, struct kfw_rule *rule,
 		replace->size = size;
 	}
 	replace->rules[replace->nr++] = rule;
+	kfw_replace_touch(kn);
 	return 0;
 }
 
 /**
  * kfw_replace_commit() - publish the staged rules and policies
  * @kn: the namespace, locked
- * @portid: the socket that owns the transaction
+ * @owner: the socket that owns the transaction
  * @extack: for the error message
  *
  * Return: 0, -ENOENT without a transaction, -ENOMEM (the transaction stays
  * open).
  */
-int kfw_replace_commit(struct kfw_net *kn, u32 portid,
+int kfw_replace_commit(struct kfw_net *kn, u64 owner,
 		       struct netlink_ext_ack *extack)
 {
-	struct kfw_replace *replace = kfw_replace_owned(kn, portid, extack);
+	struct kfw_replace *replace = kfw_replace_owned(kn, owner, extack);
 	struct kfw_table *table = kfw_table_locked(kn);
 	u8 policy[KFW_DIR_MAX + 1];
 	unsigned int dir;
@@ -152,18 +203,33 @@ int kfw_replace_commit(struct kfw_net *kn, u32 portid,
 	return 0;
 }
 
-/* Drops the transaction of @portid, if it has one open. */
-void kfw_replace_drop(struct kfw_net *kn, u32 portid)
+/* Drops the transaction of @owner, if it has one open. */
+void kfw_replace_drop(struct kfw_net *kn, u64 owner)
 {
 	lockdep_assert_held(&kn->lock);
-	if (kn->replace && kn->replace->portid == portid)
+	if (kn->replace && kn->replace->owner == owner)
 		kfw_replace_release(kn);
 }
 
-int kfw_replace_abort(struct kfw_net *kn, u32 portid,
+/*
+ * For the release of any generic netlink socket of the namespace, @portid's:
+ * drops its transaction, if it owns one. Every other socket passes without
+ * the lock.
+ */
+void kfw_replace_released(struct kfw_net *kn, u32 portid)
+{
+	if (!portid || READ_ONCE(kn->replace_portid) != portid)
+		return;
+	mutex_lock(&kn->lock);
+	if (kn->replace && kn->replace->portid == portid)
+		kfw_replace_release(kn);
+	mutex_unlock(&kn->lock);
+}
+
+int kfw_replace_abort(struct kfw_net *kn, u64 owner,
 		      struct netlink_ext_ack *extack)
 {
-	if (!kfw_replace_owned(kn, portid, extack))
+	if (!kfw_replace_owned(kn, owner, extack))
 		return -ENOENT;
 	kfw_replace_release(kn);
 	return 0;

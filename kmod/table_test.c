@@ -56,8 +56,8 @@ static int kfw_table_insert_tag(struct kunit *test, struct kfw_net *kn, u8 dir,
 	return err;
 }
 
-/* Stages a rule in @portid's transaction; with the lock held. */
-static int kfw_table_stage(struct kfw_net *kn, u32 portid, u8 dir, u16 tag,
+/* Stages a rule in @owner's transaction; with the lock held. */
+static int kfw_table_stage(struct kfw_net *kn, u64 owner, u8 dir, u16 tag,
 			   struct netlink_ext_ack *extack)
 {
 	struct kfw_rule *rule = kfw_table_rule(kn, dir, tag);
@@ -65,7 +65,7 @@ static int kfw_table_stage(struct kfw_net *kn, u32 portid, u8 dir, u16 tag,
 
 	if (!rule)
 		return -ENOMEM;
-	err = kfw_replace_append(kn, portid, rule, extack);
+	err = kfw_replace_append(kn, owner, rule, extack);
 	if (err)
 		kfw_rule_destroy(kn, rule);
 	return err;
@@ -296,7 +296,7 @@ static void kfw_table_test_max_rules(struct kunit *test)
 
 	/* A replacement has the same limit. */
 	mutex_lock(&kn->lock);
-	err = kfw_replace_begin(kn, 1, kfw_table_keep, NULL);
+	err = kfw_replace_begin(kn, 1, 1, kfw_table_keep, NULL);
 	while (!err && staged++ < 10)
 		err = kfw_table_stage(kn, 1, KFW_DIR_OUT, 9, NULL);
 	KUNIT_EXPECT_EQ(test, err, -ENOSPC);
@@ -367,7 +367,7 @@ static void kfw_table_test_transaction(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, kfw_table_insert_tag(test, kn, KFW_DIR_IN, 1, 0), 0);
 	mutex_lock(&kn->lock);
-	KUNIT_EXPECT_EQ(test, kfw_replace_begin(kn, 100, drop_out, NULL), 0);
+	KUNIT_EXPECT_EQ(test, kfw_replace_begin(kn, 100, 100, drop_out, NULL), 0);
 	for (i = 0; i < ARRAY_SIZE(new); i++)
 		KUNIT_EXPECT_EQ(test, kfw_table_stage(kn, 100, KFW_DIR_OUT, new[i], NULL), 0);
 	mutex_unlock(&kn->lock);
@@ -376,7 +376,7 @@ static void kfw_table_test_transaction(struct kunit *test)
 	mutex_lock(&kn->lock);
 	/* Another socket can neither open, add to, commit nor abort it. */
 	memset(&extack, 0, sizeof(extack));
-	KUNIT_EXPECT_EQ(test, kfw_replace_begin(kn, 200, kfw_table_keep, &extack), -EBUSY);
+	KUNIT_EXPECT_EQ(test, kfw_replace_begin(kn, 200, 200, kfw_table_keep, &extack), -EBUSY);
 	KUNIT_EXPECT_NOT_NULL(test, extack._msg);
 	memset(&extack, 0, sizeof(extack));
 	KUNIT_EXPECT_EQ(test, kfw_table_stage(kn, 200, KFW_DIR_IN, 5, &extack), -ENOENT);
@@ -398,9 +398,9 @@ static void kfw_table_test_transaction(struct kunit *test)
 	/* A restarted transaction starts empty. */
 	mutex_lock(&kn->lock);
 	KUNIT_EXPECT_EQ(test, kfw_replace_commit(kn, 100, NULL), -ENOENT);
-	KUNIT_EXPECT_EQ(test, kfw_replace_begin(kn, 100, kfw_table_keep, NULL), 0);
+	KUNIT_EXPECT_EQ(test, kfw_replace_begin(kn, 100, 100, kfw_table_keep, NULL), 0);
 	KUNIT_EXPECT_EQ(test, kfw_table_stage(kn, 100, KFW_DIR_IN, 30, NULL), 0);
-	KUNIT_EXPECT_EQ(test, kfw_replace_begin(kn, 100, kfw_table_keep, NULL), 0);
+	KUNIT_EXPECT_EQ(test, kfw_replace_begin(kn, 100, 100, kfw_table_keep, NULL), 0);
 	KUNIT_EXPECT_EQ(test, kfw_table_stage(kn, 100, KFW_DIR_IN, 31, NULL), 0);
 	KUNIT_EXPECT_EQ(test, kfw_replace_commit(kn, 100, NULL), 0);
 	mutex_unlock(&kn->lock);
@@ -408,15 +408,45 @@ static void kfw_table_test_transaction(struct kunit *test)
 
 	/* Aborted or dropped transactions leave the table alone. */
 	mutex_lock(&kn->lock);
-	KUNIT_EXPECT_EQ(test, kfw_replace_begin(kn, 100, kfw_table_keep, NULL), 0);
+	KUNIT_EXPECT_EQ(test, kfw_replace_begin(kn, 100, 100, kfw_table_keep, NULL), 0);
 	KUNIT_EXPECT_EQ(test, kfw_table_stage(kn, 100, KFW_DIR_IN, 32, NULL), 0);
 	KUNIT_EXPECT_EQ(test, kfw_replace_abort(kn, 100, NULL), 0);
-	KUNIT_EXPECT_EQ(test, kfw_replace_begin(kn, 300, kfw_table_keep, NULL), 0);
+	KUNIT_EXPECT_EQ(test, kfw_replace_begin(kn, 300, 300, kfw_table_keep, NULL), 0);
 	KUNIT_EXPECT_EQ(test, kfw_table_stage(kn, 300, KFW_DIR_IN, 33, NULL), 0);
 	kfw_replace_drop(kn, 300);
 	KUNIT_EXPECT_NULL(test, kn->replace);
 	mutex_unlock(&kn->lock);
 	kfw_table_expect(test, kn, restarted, ARRAY_SIZE(restarted));
+}
+
+/*
+ * A socket's port id passes to a new socket as soon as the old one is
+ * unhashed, before its release drops the transaction: the new socket must
+ * not take the transaction over. Only the release of the owner's port
+ * drops it, and the release of any other port takes no lock.
+ */
+static void kfw_table_test_transaction_owner(struct kunit *test)
+{
+	static const u16 old[] = { 1 };
+	struct kfw_net *kn = test->priv;
+
+	KUNIT_ASSERT_EQ(test, kfw_table_insert_tag(test, kn, KFW_DIR_IN, 1, 0), 0);
+	mutex_lock(&kn->lock);
+	KUNIT_EXPECT_EQ(test, kfw_replace_begin(kn, 100, 7, kfw_table_keep, NULL), 0);
+	KUNIT_EXPECT_EQ(test, kfw_table_stage(kn, 100, KFW_DIR_IN, 2, NULL), 0);
+	/* Another socket, bound to the same port. */
+	KUNIT_EXPECT_EQ(test, kfw_table_stage(kn, 101, KFW_DIR_IN, 3, NULL), -ENOENT);
+	KUNIT_EXPECT_EQ(test, kfw_replace_commit(kn, 101, NULL), -ENOENT);
+	KUNIT_EXPECT_EQ(test, kfw_replace_begin(kn, 101, 7, kfw_table_keep, NULL), -EBUSY);
+	mutex_unlock(&kn->lock);
+
+	kfw_replace_released(kn, 8);
+	KUNIT_EXPECT_NOT_NULL(test, kn->replace);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(kn->replace_portid), 7);
+	kfw_replace_released(kn, 7);
+	KUNIT_EXPECT_NULL(test, kn->replace);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(kn->replace_portid), 0);
+	kfw_table_expect(test, kn, old, ARRAY_SIZE(old));
 }
 
 /* --- Concurrent readers --------------------------------------------------- */
@@ -643,6 +673,7 @@ static struct kunit_case kfw_table_test_cases[] = {
 	KUNIT_CASE(kfw_table_test_counter_slots),
 	KUNIT_CASE(kfw_table_test_zero),
 	KUNIT_CASE(kfw_table_test_transaction),
+	KUNIT_CASE(kfw_table_test_transaction_owner),
 	KUNIT_CASE(kfw_table_test_concurrent),
 	{}
 };

@@ -66,6 +66,7 @@ struct kfw_net *kfw_test_net_new(struct kunit *test)
 	/* Tables with state matches make the namespace track connections. */
 	kn->net = &init_net;
 	mutex_init(&kn->lock);
+	kfw_replace_init(kn);
 	kn->next_handle = 1;
 	if (kfw_counters_init(&kn->counters, 1)) {
 		kfree(kn);
@@ -84,9 +85,7 @@ void kfw_test_net_free(struct kfw_net *kn)
 {
 	if (!kn)
 		return;
-	mutex_lock(&kn->lock);
-	kfw_replace_release(kn);
-	mutex_unlock(&kn->lock);
+	kfw_replace_exit(kn);
 	kfw_table_destroy(kn);
 	if (kn->conntrack)
 		nf_ct_netns_put(kn->net, NFPROTO_INET);
