@@ -169,8 +169,9 @@ static int kfw_nl_parse_ports(struct nlattr **tb, int first, int last,
 
 /*
  * Names as the kernel allows them (dev_valid_name()), and printable ASCII
- * without quotes or backslashes: /proc/net/kfw/rules and `fwctl save` print
- * them bare, so a newline would start another rule in the next restore.
+ * without quotes: /proc/net/kfw/rules and `fwctl save` print them bare, so a
+ * newline would start another rule in the next restore, and a quote would
+ * open a string there.
  */
 static bool kfw_nl_iface_valid(const char *name)
 {
@@ -179,7 +180,7 @@ static bool kfw_nl_iface_valid(const char *name)
 	if (!dev_valid_name(name))
 		return false;
 	for (c = name; *c; c++)
-		if (*c < 0x21 || *c > 0x7e || *c == '"' || *c == '\\' || *c == '\'')
+		if (*c < 0x21 || *c > 0x7e || *c == '"' || *c == '\'')
 			return false;
 	return true;
 }

@@ -128,7 +128,15 @@ static const struct kfw_nl_case kfw_nl_cases[] = {
 	{ "interface without its NUL", { IN, ACCEPT, BYTES(IFACE, "eth0", 4) }, -EINVAL },
 	{ "interface of 16 characters", { IN, ACCEPT, STR(IFACE, "abcdefghijklmnop") } },
 	{ "interface of no bytes", { IN, ACCEPT, BYTES(IFACE, "", 0) }, -EINVAL },
-	{ "interface empty", { IN, ACCEPT, STR(IFACE, "") }, -EINVAL, "empty interface name" },
+	{ "interface empty", { IN, ACCEPT, STR(IFACE, "") }, -EINVAL, "invalid interface name" },
+	/* Names are printed bare in /proc and by fwctl save: no line breaks. */
+	{ "interface with a newline", { IN, ACCEPT, STR(IFACE, "x\nadd") }, -EINVAL,
+	  "invalid interface name" },
+	{ "interface with a space", { IN, ACCEPT, STR(IFACE, "a b") }, -EINVAL },
+	{ "interface with a quote", { IN, ACCEPT, STR(IFACE, "a\"b") }, -EINVAL },
+	{ "interface with a control byte", { IN, ACCEPT, STR(IFACE, "a\x1b") }, -EINVAL },
+	{ "interface with a slash", { IN, ACCEPT, STR(IFACE, "a/b") }, -EINVAL },
+	{ "interface named ..", { IN, ACCEPT, STR(IFACE, "..") }, -EINVAL },
 	{ "garbage after the attributes", { IN, ACCEPT, TRAILING(2) }, -EINVAL },
 	{ "truncated attribute", { IN, ACCEPT, TRAILING(6) }, -EINVAL },
 
@@ -661,8 +669,10 @@ static void kfw_nl_test_packet(struct kunit *test)
 	kfw_nl_expect_addr(test, &pkt.dst, "::");
 	KUNIT_EXPECT_TRUE(test, pkt.has_proto);
 	KUNIT_EXPECT_TRUE(test, pkt.has_ports);
-	KUNIT_EXPECT_EQ(test, pkt.sport, 0);
 	KUNIT_EXPECT_EQ(test, pkt.dport, 443);
+	/* What the query left out is unknown, not 0. */
+	KUNIT_EXPECT_EQ(test, pkt.unknown,
+			KFW_PACKET_UNKNOWN_SPORT | KFW_PACKET_UNKNOWN_DST);
 	KUNIT_EXPECT_FALSE(test, pkt.has_icmp);
 	KUNIT_EXPECT_EQ(test, pkt.state, KFW_STATE_NEW);
 	KUNIT_EXPECT_PTR_EQ(test, pkt.iface, (const char *)iface);
@@ -681,6 +691,8 @@ static void kfw_nl_test_packet(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pkt.icmp_type, 3);
 	KUNIT_EXPECT_EQ(test, pkt.icmp_code, 1);
 	KUNIT_EXPECT_FALSE(test, pkt.has_ports);
+	KUNIT_EXPECT_EQ(test, pkt.unknown,
+			KFW_PACKET_UNKNOWN_SRC | KFW_PACKET_UNKNOWN_DST);
 
 	/* As on the packet path, only the family's own ICMP has types. */
 	KUNIT_ASSERT_EQ(test, kfw_nl_packet(test, icmp_in_v6, &dir, &pkt, iface, &extack), 0);

@@ -798,6 +798,22 @@ check_error "fwctl: line 11: more rules than the kfw module's limit of 10 (max_r
 	n0 sh -c 'yes "add in drop proto tcp dport 1" | timeout 60 fwctl restore'
 check "the host's table is empty after the hostile input" empty_table n0
 
+# --- max_rules at its edges -------------------------------------------------------------------------
+
+# "Unlimited" is a natural value to try; counters for a full table and its
+# replacement must stay addressable. Refused at load, not at the first rule.
+check "rmmod kfw before trying other limits" rmmod kfw
+for limit in 0 16777217 2147483647 2147483648 4294967295 99999999999; do
+	check_not "modprobe kfw max_rules=$limit is refused" modprobe kfw max_rules=$limit
+done
+check_match "and the kernel log says why" "kfw: max_rules must be between 1 and 16777216" \
+	"$(dmesg | grep 'kfw: max_rules' | tail -n 1)"
+check "modprobe kfw max_rules=16777216, the largest" modprobe kfw max_rules=16777216
+check_eq "/proc/net/kfw/stats shows the limit" 16777216 "$(proc_stat_of n0 rule_limit)"
+step n0 fwctl add in drop proto tcp dport 7
+check "a rule is added under it, and drops" tcp_dropped n1 "$host1_4" 7
+step n0 fwctl flush
+
 # --- The end -----------------------------------------------------------------------------------------
 
 topology_down
