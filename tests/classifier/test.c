@@ -18,6 +18,8 @@
  *  - 1500 rules in one network inserted into a published classifier and
  *    half of them removed, while every retirement is checked: no reader
  *    starting then may still reach the memory;
+ *  - RULES rules with nothing to index appended to one vector, which may
+ *    be copied only as it grows by half;
  *  - a thousand small rule sets of up to 64 rules, where every edge is
  *    likelier to decide.
  *
@@ -269,6 +271,33 @@ int main(int argc, char **argv)
 		     check_packets(&st, packets / 20);
 		printf("# %lu retirements, %lu of them still reachable\n", retired, reachable);
 		result(ok, "no retired memory is reachable: 1500 rules in one network in, 750 out", &st);
+		stop(&st);
+	}
+
+	/*
+	 * Rules with nothing to index share one vector. Appending them to a
+	 * published classifier must not copy the vector every time (O(n^2),
+	 * and a vector past kmalloc's limit): it grows by half, so the copies
+	 * it retires are few.
+	 */
+	{
+		unsigned long n = rules;
+
+		start(&st, seed ^ 4, n, mem);
+		kfw_cls_publish(st.cls);
+		retired = 0;
+		kfw_host_retire_hook = retire_check;
+		for (i = 0; i < n; i++) {
+			memset(&match, 0, sizeof(match));
+			match.fields = KFW_MATCH_PROTO | KFW_MATCH_ICMP_TYPE;
+			match.proto = IPPROTO_ICMP;
+			match.icmp_type = i % 256;
+			insert(&st, &match, (u64)(i + 1) << 16);
+		}
+		kfw_host_retire_hook = NULL;
+		printf("# %lu rules appended to one vector retired %lu copies of it\n", n, retired);
+		ok = retired < 64 && check_stats(&st) && check_packets(&st, packets / 20);
+		result(ok, "appended rules with nothing to index: the vector grows by half", &st);
 		stop(&st);
 	}
 
