@@ -56,7 +56,7 @@ recipe=1
 # What a first build compiles, links and generates, counted as the lines
 # Kbuild prints ("  CC      net/core/dev.o"), for the progress lines when no
 # earlier build of the same configuration left its own count.
-expected_steps_default=3000
+expected_steps_default=2000
 
 say() {
 	echo "build.sh: $*" >&2
