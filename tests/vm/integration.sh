@@ -814,6 +814,31 @@ step n0 fwctl add in drop proto tcp dport 7
 check "a rule is added under it, and drops" tcp_dropped n1 "$host1_4" 7
 step n0 fwctl flush
 
+# --- /proc/net/kfw/rules read in small pieces while the table changes ----------------------------------
+
+# Each read() used to resume at an index into whatever table was current:
+# rules inserted in front in between showed twice. One open file is one
+# snapshot, however small the reads.
+i=0
+while [ $i -lt 300 ]; do
+	echo "add in drop proto udp dport $((20000 + i))"
+	i=$((i + 1))
+done >/tmp/three-hundred
+step n0 fwctl restore /tmp/three-hundred
+n0 sh -c 'i=0; while [ $i -lt 40 ]; do fwctl insert 1 in drop proto udp dport $((30000 + i)); i=$((i + 1)); done' &
+churn=$!
+duplicates=0
+while kill -0 $churn 2>/dev/null; do
+	n0 dd if=/proc/net/kfw/rules bs=64 2>/dev/null >/tmp/rules-read
+	found=$(awk 'NR > 1 { print $1 }' /tmp/rules-read | sort | uniq -d | wc -l)
+	duplicates=$((duplicates + found))
+done
+wait $churn
+check_eq "rules read 64 bytes at a time while 40 rules go in front: no rule twice" 0 "$duplicates"
+n0 dd if=/proc/net/kfw/rules bs=64 2>/dev/null >/tmp/rules-read
+check_eq "and the last read is one whole table" "$(n0 fwctl list | rules)" "$(rules </tmp/rules-read)"
+step n0 fwctl flush
+
 # --- The end -----------------------------------------------------------------------------------------
 
 topology_down
