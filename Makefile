@@ -7,6 +7,10 @@
 # make unit         fwctl's host unit tests only
 # make classifier   the classifier's host differential test (tests/classifier/)
 # make kunit        the KUnit suites on the debug kernel (built once, cached)
+# make first-run    a new user's first steps, in an empty cache, up to the compiler
+# make faults       changes under injected allocation failures, on the debug kernel
+# make stress       long teardown and counter stress on the debug kernel (stress-smoke: short)
+# make fuzz         1M fuzzed netlink messages on the debug kernel (fuzz-smoke: 50k)
 # make bench        per-packet cost of kfw, iptables and nftables up to 100k rules, in the VM
 # make bench-smoke  the same, quickly, as a test
 # make clean
@@ -58,8 +62,20 @@ $(SUITES:%=%-debug): fwctl
 kunit:
 	tests/kernel/kunit.sh
 
+first-run:
+	tests/kernel/first-run.sh
+
+faults: fwctl
+	tests/kernel/debug-vm.sh tests/vm/faults.sh
+
+stress stress-smoke: fwctl
+	tests/kernel/debug-vm.sh tests/vm/stress.sh $(if $(filter stress,$@),long,short)
+
+fuzz fuzz-smoke: fwctl
+	tests/vm/fuzz-run.sh $(if $(filter fuzz,$@),1000000,50000)
+
 check: deps
-	tests/check.sh unit classifier kunit bench-smoke $(SUITES) $(SUITES:%=%-debug)
+	tests/check.sh unit classifier first-run kunit bench-smoke $(SUITES) $(SUITES:%=%-debug)
 
 demo: deps
 	$(MAKE) stock-build
@@ -81,5 +97,6 @@ clean:
 	-$(MAKE) -C tests/unit clean
 	-$(MAKE) -C tests/classifier clean
 
-.PHONY: all module fwctl deps unit classifier stock-build kunit check demo vm clean bench bench-smoke \
+.PHONY: all module fwctl deps unit classifier stock-build kunit first-run faults stress stress-smoke \
+	fuzz fuzz-smoke check demo vm clean bench bench-smoke \
 	$(SUITES) $(SUITES:%=%-debug)
