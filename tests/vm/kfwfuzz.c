@@ -7,8 +7,8 @@
  *
  *   -s SEED    seed of the run (decimal or 0x hex; default: from the clock)
  *   -n COUNT   netlink messages to send in all (default 10000)
- *   -w WORKER  run only that worker, with the share of COUNT it has in a full
- *              run: replays its messages for a failure found by a full run
+ *   -w WORKER  run only that worker, for COUNT messages of its own: replays
+ *              its part of a full run (a failure prints the command)
  *   -v         print every datagram sent (twice: with a hex dump)
  *   -d         dry run: generate the datagrams, send nothing (to test the
  *              generator itself, say under ASan, without the module)
@@ -44,11 +44,13 @@
  * the kernel validates on input, a dump listing a rule twice, a privileged
  * command that succeeds without the privilege: each is a failure. At the end
  * every command must have succeeded at least once (for runs of at least
- * 25000 messages), or the generator is not reaching the module.
+ * 10000 messages), or the generator is not reaching the module.
  *
- * The exit status is 0 when no failure was seen, 1 otherwise. The seed is
- * printed first; the same seed, count and worker replay the same messages
- * (replies of racing workers may still differ).
+ * The workers share COUNT, each sending until they have all sent that many,
+ * so that none idles while a slower one finishes. The exit status is 0 when
+ * no failure was seen, 1 otherwise. The seed is printed first; a worker's
+ * messages depend only on the seed and on the replies it gets, so -w replays
+ * them (replies that depend on racing workers may differ).
  */
 
 #define _GNU_SOURCE
@@ -97,7 +99,7 @@
 #define NR_HANDLES	256
 #define MAX_REPORTS	10
 #define PROGRESS_EVERY	10000
-#define COVERAGE_MIN	25000
+#define COVERAGE_MIN	10000
 #define NOBODY		65534
 
 /* --- Counters, shared by the workers and the parent ----------------------- */
@@ -174,7 +176,8 @@ struct plan_item {
 static struct {
 	int id, only;
 	const struct persona *p;
-	uint64_t seed, rng, count, quota;
+	uint64_t seed, rng, count;
+	unsigned int nmsgs;	/* in the datagram being sent */
 	bool verbose, hexdump, dry;
 	bool clean;		/* generate no deliberately invalid value */
 	struct shared *sh;
@@ -683,21 +686,22 @@ static uint64_t gen_handle(void)
 static void gen_chunk(struct node *top)
 {
 	struct node *rules = nest(top, KFW_A_RULES);
-	unsigned int r = below(100), n, i;
+	unsigned int r = below(400), n, i;
 	bool simple = false;
 
-	if (r < 3) {
+	/* Rules are what costs a debug kernel most: big chunks are rare. */
+	if (r < 4) {
 		/* About the limit of one chunk, either side of it. */
 		n = KFW_REPLACE_CHUNK_MAX - 4 + below(12);
 		simple = true;
-	} else if (r < 4) {
+	} else if (r < 5) {
 		/* More than 64 KiB: the nest's nla_len wraps. */
 		n = 1800 + below(600);
 		simple = true;
-	} else if (r < 8 && !fz.clean) {
+	} else if (r < 20 && !fz.clean) {
 		n = 0;
 	} else {
-		n = 1 + below(30);
+		n = 1 + below(16);
 	}
 	for (i = 0; i < n; i++) {
 		if (bad(1, 300))
@@ -1345,7 +1349,7 @@ static void failure(const unsigned char *reply, size_t rlen, const char *fmt, ..
 		hexdump("datagram sent", fz.dg, fz.dglen);
 	if (fz.p)
 		printf("kfwfuzz:   replay: kfwfuzz -s 0x%016" PRIx64 " -n %" PRIu64 " -w %d\n",
-		       fz.seed, fz.count, fz.id);
+		       fz.seed, fz.st->messages + fz.nmsgs, fz.id);
 	fflush(stdout);
 }
 
@@ -1465,8 +1469,8 @@ static const char *check_string(const struct attr *a, size_t max, bool comment)
 {
 	size_t i;
 
-	if (!a->len || a->len > max || a->data[a->len - 1] || strlen((const char *)a->data) != a->len - 1u ||
-	    a->len == 1)
+	if (a->len < 2 || a->len > max || a->data[a->len - 1] ||
+	    strlen((const char *)a->data) != a->len - 1u)
 		return "a string of the wrong length or not terminated";
 	for (i = 0; i + 1 < a->len; i++)
 		if (comment && (a->data[i] < 0x20 || a->data[i] > 0x7e ||
@@ -2219,7 +2223,7 @@ static void setup_worker(void)
 			die("worker %d: unshare(CLONE_NEWNET): %s", fz.id, strerror(errno));
 	}
 	if (fz.p->own_netns)
-		fz.next_cycle = 1500 + below(2500);
+		fz.next_cycle = 300 + below(1200);
 	for (i = first; i < NR_SOCKS; i++) {
 		err = open_socket(&fz.socks[i], fz.p->nobody && !fz.p->own_userns, false);
 		if (err)
@@ -2295,12 +2299,33 @@ static void dry_setup(void)
 		fz.socks[i].fd = -1;
 }
 
-static void worker(void)
+/* Sends the datagram built, and reads and checks what comes back. */
+static void send_and_check(struct sock *s, int sock, bool close_after)
 {
 	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+
+	record(s);
+	if (sendto(s->fd, fz.dg, fz.dglen, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0) {
+		if (errno == EBADF || errno == EFAULT || errno == ENOTSOCK || errno == EINVAL)
+			failure(NULL, 0, "sendto: %s", strerror(errno));
+		count_errno(fz.st->send_errors, errno);
+	}
+	if (!s->pinned && chance(1, 200)) {
+		/* Replies and a dump in progress left unread as the socket goes. */
+		fz.st->abandoned++;
+		reopen(sock);
+		return;
+	}
+	drain(s);
+	if (close_after)
+		reopen(sock);
+}
+
+static void worker(void)
+{
 	unsigned int nmsgs, i;
 	uint8_t cmds[8], cmd;
-	bool from_plan, close_after, mutated, abandon, random;
+	bool from_plan, close_after, mutated, random;
 	struct sock *s;
 	struct msg m;
 	size_t off;
@@ -2311,7 +2336,9 @@ static void worker(void)
 		dry_setup();
 	else
 		setup_worker();
-	while (fz.st->messages < fz.quota) {
+	/* Alone, COUNT of its own; together, until all have sent COUNT. */
+	while (fz.only >= 0 ? fz.st->messages < fz.count :
+	       __atomic_load_n(&fz.sh->total, __ATOMIC_RELAXED) < fz.count) {
 		alarm(300);
 		if (!fz.dry && fz.p->own_netns && fz.st->messages >= fz.next_cycle)
 			cycle_netns();
@@ -2337,7 +2364,11 @@ static void worker(void)
 			nmsgs = 1;
 			fz.st->random_datagrams++;
 		} else {
-			nmsgs = chance(1, 10) ? 2 + below(4) : 1;
+			/*
+			 * Several messages to a datagram, now and then: also
+			 * fewer syscalls, which a debug kernel makes dear.
+			 */
+			nmsgs = chance(1, 4) ? 2 + below(4) : 1;
 			off = 0;
 			for (i = 0; i < nmsgs; i++) {
 				bool planned = false, closing = false;
@@ -2375,33 +2406,15 @@ static void worker(void)
 				mutated = true;
 			}
 		}
+		fz.nmsgs = nmsgs;
 		fz.st->mutated += mutated;
 		if (fz.verbose)
 			verbose_line(sock, nmsgs, cmds, random);
-		if (fz.dry) {
-			fz.st->datagrams++;
-			fz.st->messages += nmsgs;
-			continue;
-		}
-		record(s);
-		if (sendto(s->fd, fz.dg, fz.dglen, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0) {
-			if (errno == EBADF || errno == EFAULT || errno == ENOTSOCK || errno == EINVAL)
-				failure(NULL, 0, "sendto: %s", strerror(errno));
-			count_errno(fz.st->send_errors, errno);
-		}
-		abandon = !s->pinned && chance(1, 200);
-		if (abandon) {
-			/* Replies and a dump in progress left unread as the socket goes. */
-			fz.st->abandoned++;
-			reopen(sock);
-		} else {
-			drain(s);
-			if (close_after)
-				reopen(sock);
-		}
-
+		if (!fz.dry)
+			send_and_check(s, sock, close_after);
 		fz.st->datagrams++;
 		fz.st->messages += nmsgs;
+		fz.nmsgs = 0;
 		before = __atomic_fetch_add(&fz.sh->total, nmsgs, __ATOMIC_RELAXED);
 		if ((before + nmsgs) / PROGRESS_EVERY != before / PROGRESS_EVERY)
 			progress(before + nmsgs);
@@ -2515,6 +2528,10 @@ static void summary(double secs)
 	       " dumps done, %" PRIu64 " marked interrupted, %" PRIu64 " other, %" PRIu64
 	       " overruns (ENOBUFS)\n", sum.acks, sum.replies, sum.dones, sum.dump_intr,
 	       sum.other_replies, sum.recv_enobufs);
+	printf("kfwfuzz: messages by worker:");
+	for (w = 0; w < NR_WORKERS; w++)
+		printf(" %s %" PRIu64, personas[w].name, fz.sh->st[w].messages);
+	putchar('\n');
 	print_errnos("errors", sum.errors);
 	print_errnos("send errors", sum.send_errors);
 	printf("kfwfuzz: commands (sent/ok/refused):");
@@ -2541,7 +2558,8 @@ int main(int argc, char **argv)
 	char *endp;
 
 	clock_gettime(CLOCK_REALTIME, &end);
-	fz.seed = (uint64_t)end.tv_sec * 1000000007ULL ^ (uint64_t)end.tv_nsec ^ ((uint64_t)getpid() << 32);
+	fz.seed = (uint64_t)end.tv_sec * 1000000007ULL ^ (uint64_t)end.tv_nsec ^
+		  ((uint64_t)getpid() << 32);
 	while ((opt = getopt(argc, argv, "s:n:w:vd")) != -1) {
 		switch (opt) {
 		case 's':
@@ -2580,7 +2598,7 @@ int main(int argc, char **argv)
 		die("out of memory");
 	fz.count = count;
 	fz.only = only;
-	fz.quota = (count + NR_WORKERS - 1) / NR_WORKERS;
+
 	fz.verbose = verbose > 0;
 	fz.hexdump = verbose > 1;
 	fz.id = -1;
