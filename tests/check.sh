@@ -29,11 +29,14 @@ mkdir -p "$KFW_CACHE"
 echo "=== cache: $KFW_CACHE (emptied); debug kernel: $KFW_KERNEL_CACHE/kernel"
 
 total_passed=0 total_failed=0 broken=()
+started=$SECONDS
 for target in "$@"; do
 	echo "=== make $target"
 	output=$(mktemp)
+	target_started=$SECONDS
 	make --no-print-directory "$target" 2>&1 | tee "$output"
 	status=${PIPESTATUS[0]}
+	echo "=== make $target took $((SECONDS - target_started)) s"
 	count=$(sed -n 's/^\([a-z-]*: \)\{0,1\}\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed.*$/\2 \3/p' "$output" | tail -n 1)
 	rm -f "$output"
 	read -r passed failed <<<"${count:-0 1}"
@@ -45,6 +48,6 @@ for target in "$@"; do
 	total_failed=$((total_failed + failed))
 done
 
-echo "=== ${#broken[@]} of $# targets failed${broken[*]:+: ${broken[*]}}"
+echo "=== ${#broken[@]} of $# targets failed${broken[*]:+: ${broken[*]}}, in $((SECONDS - started)) s"
 echo "check: $total_passed passed, $total_failed failed"
 [[ $total_failed -eq 0 ]]
