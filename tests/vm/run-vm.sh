@@ -184,7 +184,8 @@ done
 install_program() {
 	local program=$1 dest=$2 lib
 	install -m 0755 "$program" "$root/$dest"
-	for lib in $(ldd "$program" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+	# ldd fails on a static program, which needs no libraries.
+	for lib in $({ ldd "$program" 2>/dev/null || true; } | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
 		[[ -e $root/$lib ]] && continue
 		mkdir -p "$root/$(dirname "$lib")"
 		cp -L "$lib" "$root/$lib"
