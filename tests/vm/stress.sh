@@ -27,9 +27,10 @@
 
 . "$(dirname "$0")/lib.sh"
 
-case ${1:-short} in
+scale=${1:-short}
+case $scale in
 short) cycles=8 netns_cycles=8 churn=80 swaps=10 ;;
-long) cycles=50 netns_cycles=50 churn=3000 swaps=300 ;;
+long) cycles=50 netns_cycles=50 churn=2000 swaps=300 ;;
 *)
 	echo "usage: stress.sh short|long" >&2
 	finished=1
@@ -40,6 +41,8 @@ esac
 # The kernel-log lines that fail a run: run-vm.sh hands its list to the VM.
 kernel_complaints=$(sed -n "s/^bad_console='\(.*\)'\$/\1/p" /etc/kfw-vm.conf 2>/dev/null)
 kernel_complaints=${kernel_complaints:-BUG:|WARNING:|Oops|Call Trace}
+
+echo "== kfw stress ($scale: $cycles unloads, $netns_cycles namespaces, $churn changes, $swaps swaps) on $(uname -r), $(nproc) cpus"
 
 # in_ns NS COMMAND...: COMMAND in a namespace made by `ip netns add`. nsenter
 # only switches the network namespace, where `ip netns exec` also makes a
@@ -121,8 +124,6 @@ flood client2 "$host2_6" 9001 &
 floods="$floods $!"
 # shellcheck disable=SC2086 # a list of pids
 renice -n 10 -p $floods >/dev/null
-
-echo "== kfw stress ($1: $cycles unloads, $netns_cycles namespaces, $churn changes, $swaps swaps) on $(uname -r), $(nproc) cpus"
 
 # --- 1. Unloading under traffic ------------------------------------------------
 #
