@@ -29,7 +29,7 @@
 
 scale=${1:-short}
 case $scale in
-short) cycles=8 netns_cycles=8 churn=80 swaps=10 ;;
+short) cycles=10 netns_cycles=10 churn=150 swaps=40 ;;
 long) cycles=50 netns_cycles=50 churn=2000 swaps=300 ;;
 *)
 	echo "usage: stress.sh short|long" >&2
