@@ -57,7 +57,7 @@ fi
 
 seed=${1:-$(($(date +%s) % 100000))}
 # How many attempts of each kind: about four minutes on the debug kernel.
-changes=40 large=3 namespaces=10 loads=8
+changes=40 large=3 namespaces=10 loads=6
 echo "== kfw under allocation failures on $(uname -r), $(nproc) cpus, seed $seed"
 
 # rand N: a number from 0 to N - 1 (N up to 2^30), in $r; the same seed
@@ -107,7 +107,9 @@ took() { awk -v a="$1" -v b="$(uptime_s)" 'BEGIN { printf "%.0f", b - a }'; }
 # Page allocations marked highmem stay spared: those are user pages and the
 # pages behind vmalloc(), whose failures only stall page faults. verbose=1
 # logs one line per injected failure, without a stack (but none for an
-# allocation made with __GFP_NOWARN).
+# allocation made with __GFP_NOWARN); budget sets verbose=2, which adds the
+# stack, so that a failure inside kfw's setup can be told from one in the
+# kernel's own part of creating a namespace or loading a module.
 
 for attr in failslab fail_page_alloc; do
 	echo Y >$debugfs/$attr/task-filter
@@ -135,6 +137,7 @@ arm() {
 			echo 0 >$debugfs/$attr/probability
 			;;
 		esac
+		echo $((1 + ($1 == budget))) >$debugfs/$attr/verbose
 	done
 	if [ "$1" = budget ]; then
 		echo 100 >$debugfs/failslab/probability
@@ -192,18 +195,22 @@ count_lines() {
 # else that run-vm.sh would count against the run (a BUG, a WARNING, a stall)
 # fails the attempt here, and is printed, so that run-vm.sh sees it too.
 injected_total=0
-# drain_log WHAT: sets $injected to the failures injected since the last call.
+# drain_log WHAT: sets $injected to the failures injected since the last call,
+# and $in_kfw to 1 if a stack printed with one passes through kfw's code.
 drain_log() {
 	local verdict
 	dmesg -c >/tmp/faults.log
 	verdict=$(awk -v bad="$kernel_complaints|INFO: task|stall|lockup" '
 		/FAULT_INJECTION: forcing a failure/ { injected++ }
 		/Call Trace/ { traces++; next }
+		/ kfw_[a-z0-9_]+\+0x/ { in_kfw = 1 }
 		$0 ~ bad { others++ }
-		END { print injected + 0, (others > 0 || (traces > 0 && injected == 0)) ? "bad" : "fine" }' /tmp/faults.log)
-	injected=${verdict% *}
+		END { print injected + 0, in_kfw + 0, (others > 0 || (traces > 0 && injected == 0)) ? "bad" : "fine" }' /tmp/faults.log)
+	injected=${verdict%% *}
+	in_kfw=${verdict#* }
+	in_kfw=${in_kfw% *}
 	injected_total=$((injected_total + injected))
-	[ "${verdict#* }" = fine ] || fail "the kernel log after $1 holds only allocation failure reports" "$(cat /tmp/faults.log)"
+	[ "${verdict##* }" = fine ] || fail "the kernel log after $1 holds only allocation failure reports" "$(cat /tmp/faults.log)"
 }
 
 fifo=/tmp/faults.fifo
@@ -538,6 +545,7 @@ policy out accept" ] && in_ns $ns test -r /proc/net/kfw/stats; then
 		# ip failed a step of its own (a mount, an unlink), and left
 		# its file behind, not bound to any namespace.
 		tally netns stopped
+		[ "$in_kfw" -eq 0 ] || tally kfw_setup stopped
 		echo "   netns ($inject): $(grep -v 'could not flock' /tmp/faults.err | tr '\n' ' ')"
 		rm -f /run/netns/$ns
 	elif [ -e /run/netns/$ns ]; then
@@ -546,6 +554,7 @@ policy out accept" ] && in_ns $ns test -r /proc/net/kfw/stats; then
 		if [ "$(in_ns $ns fwctl save 2>&1)" = "policy in accept
 policy out accept" ] && in_ns $ns test -r /proc/net/kfw/stats; then
 			tally netns stopped
+			[ "$in_kfw" -eq 0 ] || tally kfw_setup stopped
 			echo "   netns ($inject): made, but $(grep -v 'could not flock' /tmp/faults.err | head -n 1)"
 		else
 			tally netns wrong
@@ -555,6 +564,7 @@ policy out accept" ] && in_ns $ns test -r /proc/net/kfw/stats; then
 		ip netns del $ns 2>/dev/null
 	else
 		tally netns stopped
+		[ "$in_kfw" -eq 0 ] || tally kfw_setup stopped
 		echo "   netns ($inject): $(grep -v 'could not flock' /tmp/faults.err | head -n 1)"
 	fi
 done
@@ -581,15 +591,11 @@ kfw_loaded() {
 	grep -q '^kfw ' /proc/modules && [ -r /proc/net/kfw/stats ]
 }
 
-rmmod kfw
-budget_of modprobe_failing
-echo "   (loading kfw takes $budget bytes of slab)"
-i=0
-while [ $i -lt $loads ]; do
-	i=$((i + 1))
+# load_attempt BUDGET: modprobe kfw, the first slab allocations after BUDGET
+# bytes failing; kfw must then be whole, or gone.
+load_attempt() {
 	rmmod kfw
-	rand "$budget"
-	arm budget $((r + 1))
+	arm budget "$1"
 	modprobe_failing
 	drain_log "modprobe kfw"
 	if [ "$status" -eq 0 ]; then
@@ -607,9 +613,31 @@ policy out accept" ]; then
 			"$(cat /tmp/faults.err; grep kfw /proc/modules)"
 	else
 		tally modprobe stopped
-		echo "   modprobe ($inject): $(head -n 1 /tmp/faults.err)"
+		[ "$in_kfw" -eq 0 ] || tally kfw_setup stopped
+		echo "   modprobe ($inject$([ "$in_kfw" -eq 0 ] || echo ', in kfw_init')): $(head -n 1 /tmp/faults.err)"
 	fi
 	grep -q '^kfw ' /proc/modules || modprobe kfw
+}
+
+rmmod kfw
+budget_of modprobe_failing
+echo "   (loading kfw takes $budget bytes of slab)"
+i=0
+while [ $i -lt $loads ]; do
+	i=$((i + 1))
+	rand "$budget"
+	load_attempt $((r + 1))
+done
+# kfw_init runs last, after the kernel has read and laid out the module:
+# then its allocations are among the second half of the bytes, but few
+# enough that a random budget may miss them all. Some more attempts there,
+# until two stop inside kfw, prove that a setup failing half-way (per
+# namespace, or in the family's registration) leaves nothing behind.
+i=0
+while [ $i -lt 20 ] && [ "$(grep -c '^kfw_setup ' $tally)" -lt 2 ]; do
+	i=$((i + 1))
+	rand $((budget / 2))
+	load_attempt $((budget / 2 + r + 1))
 done
 arm nth 0
 echo "   (namespaces and loads took $(took "$started") s)"
@@ -617,6 +645,7 @@ echo "   (namespaces and loads took $(took "$started") s)"
 # --- What it came to -------------------------------------------------------------------------
 
 awk '
+	$1 == "kfw_setup" { next }
 	{ n[$1]++; o[$1 " " $2]++; n["all"]++; o["all " $2]++ }
 	END {
 		split("add insert del flush policy restore restore_5k netns modprobe all", kinds)
@@ -630,8 +659,10 @@ check "some attempts were stopped by an injected failure" grep -q ' stopped$' $t
 check "some attempts succeeded" grep -q ' ok$' $tally
 check "some fwctl changes were stopped by an injected failure" \
 	grep -qE '^(add|insert|del|flush|policy|restore|restore_5k) stopped$' $tally
-check "kfw's setup in a namespace was stopped by an injected failure" \
+check "namespace creation and module loading were stopped by injected failures" \
 	grep -qE '^(netns|modprobe) stopped$' $tally
+check "kfw's own setup (kfw_init, kfw_net_init) was stopped by an injected failure" \
+	grep -q '^kfw_setup stopped$' $tally
 check_eq "every failure was for want of memory (ENOMEM, ENOBUFS)" "" "$(grep ' failed$' $tally | sort | uniq -c)"
 
 touch $stop
