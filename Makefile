@@ -51,7 +51,7 @@ stock-build:
 	$(MAKE) KDIR=$(STOCK_KDIR) module fwctl
 
 # The VM suites, on the stock kernel and on the debug kernel.
-SUITES = integration stateful
+SUITES = integration stateful userns
 
 $(SUITES): stock-build
 	$(VM) --kernel $(STOCK_KERNEL) --quiet tests/vm/$@.sh
@@ -75,7 +75,8 @@ fuzz fuzz-smoke: fwctl
 	tests/vm/fuzz-run.sh $(if $(filter fuzz,$@),1000000,50000)
 
 check: deps
-	tests/check.sh unit classifier first-run kunit bench-smoke $(SUITES) $(SUITES:%=%-debug)
+	tests/check.sh unit classifier first-run kunit bench-smoke $(SUITES) $(SUITES:%=%-debug) \
+		faults stress-smoke fuzz-smoke
 
 demo: deps
 	$(MAKE) stock-build

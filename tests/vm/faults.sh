@@ -34,10 +34,6 @@
 
 . "$(dirname "$0")/lib.sh"
 
-# The kernel-log lines that fail a run: run-vm.sh hands its list to the VM.
-kernel_complaints=$(sed -n "s/^bad_console='\(.*\)'\$/\1/p" /etc/kfw-vm.conf 2>/dev/null)
-kernel_complaints=${kernel_complaints:-BUG:|WARNING:|Oops|Call Trace}
-
 debugfs=/sys/kernel/debug
 [ -d $debugfs/failslab ] || mount -t debugfs debugfs $debugfs 2>/dev/null || true
 if [ ! -d $debugfs/failslab ] || [ ! -d $debugfs/fail_page_alloc ]; then

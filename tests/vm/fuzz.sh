@@ -17,10 +17,6 @@ count=${1:?Usage: fuzz.sh COUNT FUZZER [SEED]}
 fuzzer=${2:?Usage: fuzz.sh COUNT FUZZER [SEED]}
 seed=${3:-}
 
-# The kernel-log lines that fail a run: run-vm.sh hands its list to the VM.
-kernel_complaints=$(sed -n "s/^bad_console='\(.*\)'\$/\1/p" /etc/kfw-vm.conf 2>/dev/null)
-kernel_complaints=${kernel_complaints:-BUG:|WARNING:|Oops|Call Trace}
-
 kmemleak=/sys/kernel/debug/kmemleak
 
 vm() { "$@"; }

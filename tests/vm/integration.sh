@@ -12,10 +12,6 @@
 
 . "$(dirname "$0")/lib.sh"
 
-# The kernel-log lines that fail a run: run-vm.sh hands its list to the VM.
-kernel_complaints=$(sed -n "s/^bad_console='\(.*\)'\$/\1/p" /etc/kfw-vm.conf 2>/dev/null)
-kernel_complaints=${kernel_complaints:-BUG:|WARNING:|Oops|Call Trace}
-
 not_loaded="fwctl: the kfw module is not loaded"
 no_cap="fwctl: permission denied: changing rules needs CAP_NET_ADMIN"
 

@@ -25,6 +25,10 @@ set -e
 # iproute2's ip, for network namespaces.
 ip() { /sbin/ip "$@"; }
 
+# The kernel-log lines that fail a run: run-vm.sh hands its list to the VM.
+kernel_complaints=$(sed -n "s/^bad_console='\(.*\)'\$/\1/p" /etc/kfw-vm.conf 2>/dev/null)
+kernel_complaints=${kernel_complaints:-BUG:|WARNING:|Oops|Call Trace}
+
 n0() { ip netns exec host "$@"; }
 n1() { ip netns exec client1 "$@"; }
 n2() { ip netns exec client2 "$@"; }

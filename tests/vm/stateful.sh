@@ -17,10 +17,6 @@
 
 . "$(dirname "$0")/lib.sh"
 
-# The kernel-log lines that fail a run: run-vm.sh hands its list to the VM.
-kernel_complaints=$(sed -n "s/^bad_console='\(.*\)'\$/\1/p" /etc/kfw-vm.conf 2>/dev/null)
-kernel_complaints=${kernel_complaints:-BUG:|WARNING:|Oops|Call Trace}
-
 # squeeze: fields separated by one space, as `fwctl list` may pad columns.
 squeeze() { awk '{ $1 = $1; print }'; }
 

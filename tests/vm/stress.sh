@@ -38,10 +38,6 @@ long) cycles=50 netns_cycles=50 churn=2000 swaps=300 ;;
 	;;
 esac
 
-# The kernel-log lines that fail a run: run-vm.sh hands its list to the VM.
-kernel_complaints=$(sed -n "s/^bad_console='\(.*\)'\$/\1/p" /etc/kfw-vm.conf 2>/dev/null)
-kernel_complaints=${kernel_complaints:-BUG:|WARNING:|Oops|Call Trace}
-
 echo "== kfw stress ($scale: $cycles unloads, $netns_cycles namespaces, $churn changes, $swaps swaps) on $(uname -r), $(nproc) cpus"
 
 # in_ns NS COMMAND...: COMMAND in a namespace made by `ip netns add`. nsenter
