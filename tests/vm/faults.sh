@@ -103,10 +103,12 @@ took() { awk -v a="$1" -v b="$(uptime_s)" 'BEGIN { printf "%.0f", b - a }'; }
 # Page allocations marked highmem stay spared: those are user pages and the
 # pages behind vmalloc(), whose failures only stall page faults. verbose=1
 # logs one line per injected failure, without a stack (but none for an
-# allocation made with __GFP_NOWARN); budget sets verbose=2, which adds the
-# stack, so that a failure inside kfw's setup can be told from one in the
-# kernel's own part of creating a namespace or loading a module.
+# allocation made with __GFP_NOWARN); budget, and any way while $with_stacks
+# is set, sets verbose=2, which adds the stack, so that a failure inside
+# kfw's setup can be told from one in the kernel's own part of creating a
+# namespace or loading a module.
 
+with_stacks=
 for attr in failslab fail_page_alloc; do
 	echo Y >$debugfs/$attr/task-filter
 	echo N >$debugfs/$attr/ignore-gfp-wait
@@ -118,8 +120,9 @@ echo 0 >$debugfs/fail_page_alloc/min-order
 # arm nth N | interval K | budget B: how the next marked task fails, in
 # $inject too.
 arm() {
-	local attr
+	local attr verbose=1
 	inject="$1 $2"
+	[ "$1" != budget ] && [ -z "$with_stacks" ] || verbose=2
 	for attr in failslab fail_page_alloc; do
 		case $1 in
 		nth) echo 0 >$debugfs/$attr/probability ;;
@@ -133,7 +136,7 @@ arm() {
 			echo 0 >$debugfs/$attr/probability
 			;;
 		esac
-		echo $((1 + ($1 == budget))) >$debugfs/$attr/verbose
+		echo "$verbose" >$debugfs/$attr/verbose
 	done
 	if [ "$1" = budget ]; then
 		echo 100 >$debugfs/failslab/probability
@@ -192,21 +195,26 @@ count_lines() {
 # fails the attempt here, and is printed, so that run-vm.sh sees it too.
 injected_total=0
 # drain_log WHAT: sets $injected to the failures injected since the last call,
-# and $in_kfw to 1 if a stack printed with one passes through kfw's code.
+# $in_kfw to 1 if a stack printed with one passes through kfw's code, and
+# $in_conntrack to 1 if through nf_ct_netns_get().
 drain_log() {
-	local verdict
+	local verdict what=$1
 	dmesg -c >/tmp/faults.log
 	verdict=$(awk -v bad="$kernel_complaints|INFO: task|stall|lockup" '
 		/FAULT_INJECTION: forcing a failure/ { injected++ }
 		/Call Trace/ { traces++; next }
 		/ kfw_[a-z0-9_]+\+0x/ { in_kfw = 1 }
+		/ nf_ct_netns_get\+0x/ { in_conntrack = 1 }
 		$0 ~ bad { others++ }
-		END { print injected + 0, in_kfw + 0, (others > 0 || (traces > 0 && injected == 0)) ? "bad" : "fine" }' /tmp/faults.log)
-	injected=${verdict%% *}
-	in_kfw=${verdict#* }
-	in_kfw=${in_kfw% *}
+		END {
+			print injected + 0, in_kfw + 0, in_conntrack + 0,
+				(others > 0 || (traces > 0 && injected == 0)) ? "bad" : "fine"
+		}' /tmp/faults.log)
+	# shellcheck disable=SC2086 # four words
+	set -- $verdict
+	injected=$1 in_kfw=$2 in_conntrack=$3
 	injected_total=$((injected_total + injected))
-	[ "${verdict##* }" = fine ] || fail "the kernel log after $1 holds only allocation failure reports" "$(cat /tmp/faults.log)"
+	[ "$4" = fine ] || fail "the kernel log after $what holds only allocation failure reports" "$(cat /tmp/faults.log)"
 }
 
 fifo=/tmp/faults.fifo
@@ -496,6 +504,98 @@ while [ $i -lt $large ]; do
 done
 echo "   (large restores took $(took "$started") s)"
 
+# --- An insertion that renumbers the table, under injection ----------------------------
+#
+# Priorities halve the gap between two rules at each insertion between them:
+# after a restore of two rules, the 33rd insertion right after the first
+# finds no room, and renumbers the whole table into new classifiers. When
+# that insertion also brings the first state match, it turns connection
+# tracking on last (nf_ct_netns_get(), which allocates as it registers
+# conntrack's hooks). A failure anywhere must leave every live rule as it
+# was: a rule that a failed renumbering left with a priority its classifier
+# entries do not have is missed by its own deletion, and stays indexed after
+# it is freed.
+#
+# A first run that fails nothing counts the slab bytes the renumbering
+# allocates. Then, on the same table again, budgets among the last few
+# thousand bytes fail conntrack's allocations, and a few others kfw's. After
+# each failure one of the inserted rules is deleted, and a packet only it
+# matched must meet the policy.
+
+# renumbering_table: two rules from a restore, 32 inserted between them.
+renumbering_table() {
+	local k=32
+	{
+		printf 'policy in accept\npolicy out accept\n'
+		printf 'add in accept proto udp dport 9000\nadd in accept proto udp dport 9001\n'
+	} >/tmp/faults-renumber.rules
+	step fwctl restore /tmp/faults-renumber.rules
+	while [ $k -ge 1 ]; do
+		fwctl insert 2 in drop proto udp dport $((7000 + k)) ||
+			fail "fwctl insert 2 in drop proto udp dport $((7000 + k))"
+		k=$((k - 1))
+	done
+	table=$(fwctl save)
+	drain_log "the renumbering's table"
+	victim=1
+}
+
+# renumbering BUDGET: the insertion that renumbers, failing after BUDGET
+# bytes; after a failure, the next victim goes. Sets $renumbered to 1 if
+# the insertion was made (its acknowledgement may be lost all the same).
+renumbering() {
+	local was=$table
+	arm budget "$1"
+	attempt renumber "$(printf '%s\n' "$table" | awk 'NR == 4 { print "add in accept state established" } { print }')" \
+		insert 2 in accept state established
+	renumbered=0
+	[ "$table" = "$was" ] || renumbered=1
+	[ "$status" -ne 0 ] || return 0
+	[ "$in_conntrack" -eq 0 ] || tally renumber_conntrack stopped
+	step fwctl del "$(awk -v port=$((7000 + victim)) '$NF == port { print $1 }' /proc/net/kfw/rules)"
+	check_eq "after a failed renumbering ($inject$([ "$in_conntrack" -eq 0 ] || echo ', in nf_ct_netns_get')), deleting the rule for udp $((7000 + victim)) takes it out" \
+		"policy in accept" "$(fwctl test in proto udp src 192.0.2.9 dport $((7000 + victim)) | head -n 1)"
+	victim=$((victim + 1))
+	table=$(fwctl save)
+}
+
+started=$(uptime_s)
+with_stacks=1
+renumbering_table
+most=2147483647
+renumbering $most
+budget=$((most - $(cat $debugfs/failslab/space)))
+echo "   (the renumbering insertion takes $budget bytes of slab)"
+fwctl flush
+renumbering_table
+# Conntrack's allocations come 3000 to 7000 bytes before the end on the
+# debug kernel (the netlink acknowledgement and kfw's last steps follow),
+# but the total varies by a few thousand bytes from one run to the next:
+# tries walk down that span until two have failed in conntrack, and a new
+# table replaces one whose renumbering went through. Then two budgets drawn
+# from the rest fail kfw's rebuild.
+back=3000
+while [ $back -le 8000 ] && [ "$(grep -c '^renumber_conntrack ' $tally)" -lt 2 ]; do
+	renumbering $((budget - back))
+	back=$((back + 500))
+	if [ "$renumbered" -eq 1 ]; then
+		fwctl flush
+		renumbering_table
+	fi
+done
+i=0
+while [ $i -lt 2 ]; do
+	i=$((i + 1))
+	rand $((budget - 8000))
+	renumbering $((r + 1))
+	if [ "$renumbered" -eq 1 ]; then
+		fwctl flush
+		renumbering_table
+	fi
+done
+with_stacks=
+echo "   (renumbering took $(took "$started") s)"
+
 # --- Namespaces and the module, under injection -----------------------------------------
 #
 # `ip -batch -` waits for its command on the FIFO; it gets one once marked.
@@ -641,10 +741,10 @@ echo "   (namespaces and loads took $(took "$started") s)"
 # --- What it came to -------------------------------------------------------------------------
 
 awk '
-	$1 == "kfw_setup" { next }
+	$1 == "kfw_setup" || $1 == "renumber_conntrack" { next }
 	{ n[$1]++; o[$1 " " $2]++; n["all"]++; o["all " $2]++ }
 	END {
-		split("add insert del flush policy restore restore_5k netns modprobe all", kinds)
+		split("add insert del flush policy restore restore_5k renumber netns modprobe all", kinds)
 		for (k = 1; k in kinds; k++)
 			printf "   %s: %d attempts, %d succeeded, %d stopped by an injected failure, %d failed otherwise, %d lost acknowledgements\n",
 				kinds[k], n[kinds[k]], o[kinds[k] " ok"], o[kinds[k] " stopped"],
@@ -654,11 +754,13 @@ echo "   $injected_total failures injected in all"
 check "some attempts were stopped by an injected failure" grep -q ' stopped$' $tally
 check "some attempts succeeded" grep -q ' ok$' $tally
 check "some fwctl changes were stopped by an injected failure" \
-	grep -qE '^(add|insert|del|flush|policy|restore|restore_5k) stopped$' $tally
+	grep -qE '^(add|insert|del|flush|policy|restore|restore_5k|renumber) stopped$' $tally
 check "namespace creation and module loading were stopped by injected failures" \
 	grep -qE '^(netns|modprobe) stopped$' $tally
 check "kfw's own setup (kfw_init, kfw_net_init) was stopped by an injected failure" \
 	grep -q '^kfw_setup stopped$' $tally
+check "a renumbering insertion was stopped in nf_ct_netns_get()" \
+	grep -q '^renumber_conntrack stopped$' $tally
 check_eq "every failure was for want of memory (ENOMEM, ENOBUFS)" "" "$(grep ' failed$' $tally | sort | uniq -c)"
 
 touch $stop
