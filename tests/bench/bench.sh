@@ -225,6 +225,22 @@ END {
 					printf "%8s %-14s %s\n", sizes[s], impl, cost[impl, sizes[s]]
 	}
 }'
+grep -a '^CLASSBENCH ' "$native_output" | awk '
+	NR == 1 {
+		printf "\nkfw_cls on the ClassBench sets, on the host (tests/classifier/classbench.c)\n"
+		printf "%-14s %7s %10s %9s %13s %9s %10s %10s\n", "set", "rules", "mismatches",
+			"lookup_ns", "bytes_per_rule", "build_ms", "insert_us", "remove_us"
+	}
+	{
+		for (i = 2; i <= NF; i++) {
+			split($i, kv, "=")
+			v[kv[1]] = kv[2]
+		}
+		name = v["set"]
+		sub(/.*\//, "", name)
+		printf "%-14s %7s %10s %9s %13s %9s %10s %10s\n", name, v["rules"], v["mismatches"],
+			v["lookup_ns"], v["bytes_per_rule"], v["build_ms"], v["insert_us"], v["remove_us"]
+	}'
 return "$status"
 }
 
