@@ -11,11 +11,12 @@
 #include "replace.h"
 
 /*
- * A transaction nobody adds to for this long is dropped, with what it
- * staged: fwctl sends its chunks back to back, and a client that stops
- * half-way must not pin the namespace's only transaction and its memory.
+ * A transaction nobody adds to for this long (in jiffies) is dropped, with
+ * what it staged: fwctl sends its chunks back to back, and a client that
+ * stops half-way must not pin the namespace's only transaction and its
+ * memory. Only KUnit changes it.
  */
-#define KFW_REPLACE_IDLE	(60 * HZ)
+unsigned long kfw_replace_idle = 60 * HZ;
 
 /**
  * struct kfw_replace - an open transaction
@@ -70,8 +71,8 @@ static void kfw_replace_expire(struct work_struct *work)
 
 static void kfw_replace_touch(struct kfw_net *kn)
 {
-	kn->replace->expires = jiffies + KFW_REPLACE_IDLE;
-	mod_delayed_work(system_wq, &kn->replace_expiry, KFW_REPLACE_IDLE);
+	kn->replace->expires = jiffies + kfw_replace_idle;
+	mod_delayed_work(system_wq, &kn->replace_expiry, kfw_replace_idle);
 }
 
 void kfw_replace_init(struct kfw_net *kn)

@@ -7,6 +7,8 @@
 #include "netns.h"
 #include "table.h"
 
+extern unsigned long kfw_replace_idle;
+
 void kfw_replace_init(struct kfw_net *kn);
 void kfw_replace_exit(struct kfw_net *kn);
 int kfw_replace_begin(struct kfw_net *kn, u64 owner, u32 portid,

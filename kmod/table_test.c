@@ -449,6 +449,35 @@ static void kfw_table_test_transaction_owner(struct kunit *test)
 	kfw_table_expect(test, kn, old, ARRAY_SIZE(old));
 }
 
+/*
+ * A transaction nobody feeds is dropped with what it staged, and another
+ * socket may then open one: a client that stops half-way pins nothing.
+ */
+static void kfw_table_test_transaction_expiry(struct kunit *test)
+{
+	unsigned long idle = kfw_replace_idle;
+	struct kfw_net *kn = test->priv;
+
+	KUNIT_ASSERT_EQ(test, kfw_table_insert_tag(test, kn, KFW_DIR_IN, 1, 0), 0);
+	kfw_replace_idle = 1;
+	mutex_lock(&kn->lock);
+	KUNIT_EXPECT_EQ(test, kfw_replace_begin(kn, 100, 7, kfw_table_keep, NULL), 0);
+	KUNIT_EXPECT_EQ(test, kfw_table_stage(kn, 100, KFW_DIR_IN, 2, NULL), 0);
+	mutex_unlock(&kn->lock);
+	kfw_replace_idle = idle;
+
+	msleep(20);
+	flush_delayed_work(&kn->replace_expiry);
+	KUNIT_EXPECT_NULL(test, kn->replace);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(kn->replace_portid), 0);
+	mutex_lock(&kn->lock);
+	KUNIT_EXPECT_EQ(test, kfw_replace_begin(kn, 101, 8, kfw_table_keep, NULL), 0);
+	KUNIT_EXPECT_EQ(test, kfw_replace_commit(kn, 101, NULL), 0);
+	mutex_unlock(&kn->lock);
+	/* The new transaction held none of the expired one's rules. */
+	kfw_table_expect(test, kn, NULL, 0);
+}
+
 /* --- Concurrent readers --------------------------------------------------- */
 
 struct kfw_table_reader {
@@ -674,6 +703,7 @@ static struct kunit_case kfw_table_test_cases[] = {
 	KUNIT_CASE(kfw_table_test_zero),
 	KUNIT_CASE(kfw_table_test_transaction),
 	KUNIT_CASE(kfw_table_test_transaction_owner),
+	KUNIT_CASE(kfw_table_test_transaction_expiry),
 	KUNIT_CASE(kfw_table_test_concurrent),
 	{}
 };
