@@ -73,11 +73,6 @@ pick() {
 	r=$1
 }
 
-in_ns() {
-	local ns=$1
-	shift
-	nsenter -F --net="/run/netns/$ns" "$@"
-}
 
 # uptime_s: seconds since boot; took START: seconds since START.
 uptime_s() { cut -d ' ' -f 1 /proc/uptime; }
@@ -308,25 +303,7 @@ $after"
 # changes rebuild around them.
 
 modprobe kfw
-for ns in client1 client2; do
-	# This kernel has no file locks, which ip netns asks for, and says so.
-	ip netns add $ns 2>/dev/null
-	ip -n $ns link set lo up
-done
-ip link add h1 type veth peer name eth0 netns client1
-ip link add h2 type veth peer name eth0 netns client2
-ip addr add "$host1_4/24" dev h1
-ip addr add "$host1_6/64" dev h1 nodad
-ip addr add "$host2_4/24" dev h2
-ip addr add "$host2_6/64" dev h2 nodad
-address client1 eth0 "$client1_4/24" "$client1_6/64"
-address client2 eth0 "$client2_4/24" "$client2_6/64"
-ip link set h1 up
-ip link set h2 up
-ip -n client1 link set eth0 up
-ip -n client2 link set eth0 up
-vm() { "$@"; }
-serve vm udp 9000 9001
+vm_host_up
 
 stop=/tmp/faults.stop
 flood() {

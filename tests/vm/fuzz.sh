@@ -19,8 +19,6 @@ seed=${3:-}
 
 kmemleak=/sys/kernel/debug/kmemleak
 
-vm() { "$@"; }
-
 # no_leaks NAME: kmemleak, asked twice (a suspect must be seen unreferenced
 # by two scans, and be 5 s old), finds nothing. Without kmemleak (the stock
 # kernel), says so and checks nothing. A scan takes a debug kernel under TCG

@@ -15,8 +15,7 @@
 not_loaded="fwctl: the kfw module is not loaded"
 no_cap="fwctl: permission denied: changing rules needs CAP_NET_ADMIN"
 
-# The VM's own, initial namespace, and one more made by a test.
-vm() { "$@"; }
+# One more namespace, made by a test (vm, the VM's own, is lib.sh's).
 n3() { ip netns exec other "$@"; }
 
 # fwctl asks for the "kfw" genetlink family, and the kernel loads the module

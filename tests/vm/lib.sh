@@ -283,6 +283,48 @@ topology_down() {
 	ip netns del host 2>/dev/null || true
 }
 
+# in_ns NS COMMAND...: COMMAND in a namespace made by `ip netns add`. nsenter
+# only switches the network namespace, where `ip netns exec` also makes a
+# mount namespace: the cheaper way for suites that run hundreds of commands.
+# -F: no fork, so that $! of a background in_ns is COMMAND's own pid.
+in_ns() {
+	local ns=$1
+	shift
+	nsenter -F --net="/run/netns/$ns" "$@"
+}
+
+# vm_host_up: the clients of topology_up, wired to the VM's own namespace as
+# the host, with a UDP echo server on ports 9000 and 9001 there: for the
+# suites whose busiest table is the host's, where fwctl and /proc/net/kfw then
+# need no nsenter (on the debug kernel under TCG every program started costs
+# a good fraction of a second). topology_down and deleting h1 and h2 undo it.
+vm_host_up() {
+	local ns
+	for ns in client1 client2; do
+		# This kernel has no file locks, which ip netns asks for, and says so.
+		ip netns add $ns 2>/dev/null
+		ip -n $ns link set lo up
+		in_ns $ns sysctl -qw net.ipv6.conf.default.router_solicitations=0
+	done
+	ip link add h1 type veth peer name eth0 netns client1
+	ip link add h2 type veth peer name eth0 netns client2
+	ip addr add "$host1_4/24" dev h1
+	ip addr add "$host1_6/64" dev h1 nodad
+	ip addr add "$host2_4/24" dev h2
+	ip addr add "$host2_6/64" dev h2 nodad
+	address client1 eth0 "$client1_4/24" "$client1_6/64"
+	address client2 eth0 "$client2_4/24" "$client2_6/64"
+	ip link set h1 up
+	ip link set h2 up
+	ip -n client1 link set eth0 up
+	ip -n client2 link set eth0 up
+	serve vm udp 9000 9001
+}
+
+# vm COMMAND...: COMMAND in the VM's own, initial namespace, as n0 runs one
+# in the host's.
+vm() { "$@"; }
+
 # --- Reading the rule table ----------------------------------------------------
 
 # rule_line "DIR ACTION MATCH": from `fwctl list` or /proc/net/kfw/rules on

@@ -40,15 +40,6 @@ esac
 
 echo "== kfw stress ($scale: $cycles unloads, $netns_cycles namespaces, $churn changes, $swaps swaps) on $(uname -r), $(nproc) cpus"
 
-# in_ns NS COMMAND...: COMMAND in a namespace made by `ip netns add`. nsenter
-# only switches the network namespace, where `ip netns exec` also makes a
-# mount namespace: this is the cheaper way for the hundreds of commands here.
-# -F: no fork, so that $! of a background in_ns is COMMAND's own pid.
-in_ns() {
-	local ns=$1
-	shift
-	nsenter -F --net="/run/netns/$ns" "$@"
-}
 
 # stats_of NAME...: those counters of /proc/net/kfw/stats, on one line;
 # stats_in NS NAME...: the same in a namespace.
@@ -82,25 +73,7 @@ sum() { awk '{ s += $1 } END { print s + 0 }'; }
 # host, with lib.sh's addresses. IPv6 routers are not solicited: no noise.
 
 sysctl -qw net.ipv6.conf.default.router_solicitations=0
-for ns in client1 client2; do
-	ip netns add $ns 2>/dev/null
-	ip -n $ns link set lo up
-	in_ns $ns sysctl -qw net.ipv6.conf.default.router_solicitations=0
-done
-ip link add h1 type veth peer name eth0 netns client1
-ip link add h2 type veth peer name eth0 netns client2
-ip addr add "$host1_4/24" dev h1
-ip addr add "$host1_6/64" dev h1 nodad
-ip addr add "$host2_4/24" dev h2
-ip addr add "$host2_6/64" dev h2 nodad
-address client1 eth0 "$client1_4/24" "$client1_6/64"
-address client2 eth0 "$client2_4/24" "$client2_6/64"
-ip link set h1 up
-ip link set h2 up
-ip -n client1 link set eth0 up
-ip -n client2 link set eth0 up
-vm() { "$@"; }
-serve vm udp 9000 9001
+vm_host_up
 
 stop=/tmp/stress.stop
 
@@ -177,13 +150,19 @@ unload_cycle() {
 	rmmod kfw || echo "cycle $1: rmmod kfw failed"
 }
 
+# run_cycles N FUNCTION: FUNCTION 1, then 2, up to N; whatever they print
+# (problems only) goes to $problems.
+run_cycles() {
+	local i=0
+	problems=
+	while [ $i -lt "$1" ]; do
+		i=$((i + 1))
+		problems="$problems$($2 $i 2>&1 || echo "cycle $i: stopped with status $?")"
+	done
+}
+
 started=$(uptime_s)
-problems=
-i=0
-while [ $i -lt "$cycles" ]; do
-	i=$((i + 1))
-	problems="$problems$(unload_cycle $i 2>&1 || echo "cycle $i: stopped with status $?")"
-done
+run_cycles "$cycles" unload_cycle
 check_eq "$cycles unloads under traffic, each with packets in the hooks just before" "" "$problems"
 # shellcheck disable=SC2086 # a list of pids
 check "the floods outlived the unloads" kill -0 $floods
@@ -240,12 +219,7 @@ netns_cycle() {
 }
 
 started=$(uptime_s)
-problems=
-i=0
-while [ $i -lt "$netns_cycles" ]; do
-	i=$((i + 1))
-	problems="$problems$(netns_cycle $i 2>&1 || echo "cycle $i: stopped with status $?")"
-done
+run_cycles "$netns_cycles" netns_cycle
 check_eq "$netns_cycles namespaces made, used and deleted under traffic" "" "$problems"
 # shellcheck disable=SC2086 # a list of pids
 check "the floods went on" kill -0 $floods
