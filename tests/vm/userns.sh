@@ -109,7 +109,7 @@ fi
 # allocation and KASAN's quarantine of freed objects grow the slab too.
 grep -q ' /sys/kernel/debug ' /proc/mounts || mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null || true
 if [ -e /sys/kernel/debug/kmemleak ]; then
-	echo "skip - the share of the kernel's memory growth: kmemleak and KASAN keep memory of their own"
+	echo "skip - the share of the kernel's memory growth: the debug kernel's leak and use-after-free checkers keep memory of their own"
 elif [ $((grew * 100)) -ge $((kernel_grew * 95)) ]; then
 	pass "and for at least 95% of what the kernel's memory grew by"
 else
