@@ -276,14 +276,15 @@ static int kfw_nl_parse_owned(struct nlattr **tb, struct kfw_rule_spec *spec,
 	if (payload) {
 		found = kfw_payload_create(nla_data(payload), nla_len(payload),
 					   within ? nla_get_u16(within) : 0);
-		/* Short of memory, the errno says it all; anything else
-		 * means textsearch could not find or load its KMP module.
-		 */
-		if (IS_ERR(found) && PTR_ERR(found) != -ENOMEM)
-			NL_SET_ERR_MSG_ATTR(extack, payload,
-					    "cannot prepare the payload search (ts_kmp)");
-		if (IS_ERR(found))
+		if (IS_ERR(found)) {
+			/* Short of memory, the errno says it all; anything
+			 * else means textsearch could not load ts_kmp.
+			 */
+			if (PTR_ERR(found) != -ENOMEM)
+				NL_SET_ERR_MSG_ATTR(extack, payload,
+						    "cannot prepare the payload search (ts_kmp)");
 			return PTR_ERR(found);
+		}
 		spec->match.payload = found;
 		spec->match.fields |= KFW_MATCH_PAYLOAD;
 	}
