@@ -44,17 +44,8 @@ count=$1
 seed=${2:-0x$(od -An -tx8 -N8 /dev/urandom | tr -d ' ')}
 [[ $seed =~ ^(0x[0-9a-fA-F]+|[0-9]+)$ ]] || usage
 
-# The VM's /init mounts over /tmp: the fuzzer lives in the cache, named by
-# the hash of its sources rather than compared by date, so that a checkout of
-# any version finds its own build or makes one.
-mkdir -p "$cache"
-fuzzer=$cache/kfwfuzz-$(cat "$here/kfwfuzz.c" "$repo/kmod/uapi/kfw.h" | sha256sum | cut -c 1-12)
-if [[ ! -x $fuzzer ]]; then
-	built=$(mktemp "$cache/kfwfuzz.XXXXXX")
-	trap 'rm -f "$built"' EXIT
-	gcc -static -O2 -Wall -Wextra -Werror -o "$built" "$here/kfwfuzz.c"
-	mv -f "$built" "$fuzzer"
-fi
+# The VM's /init mounts over /tmp: the fuzzer lives in the cache.
+fuzzer=$("$here/static-program.sh" "$cache" "$here/kfwfuzz.c" "$repo/kmod/uapi/kfw.h")
 
 # A sanitized kernel under TCG manages a few hundred messages a second.
 export KFW_VM_TIMEOUT=${KFW_VM_TIMEOUT:-$((600 + count / 150))}

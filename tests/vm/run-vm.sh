@@ -159,13 +159,7 @@ root=$work/root
 
 # --- kfwprobe, built once per source ---------------------------------------
 
-# Named by the hash of its source, not compared by date: a checkout of any
-# other version, older or newer, then finds its own build or makes one.
-kfwprobe=$cache/kfwprobe-$(sha256sum "$here/kfwprobe.c" | cut -c 1-12)
-if [[ ! -x $kfwprobe ]]; then
-	gcc -static -O2 -Wall -Wextra -Werror -o "$work/kfwprobe" "$here/kfwprobe.c"
-	mv -f "$work/kfwprobe" "$kfwprobe"
-fi
+kfwprobe=$("$here/static-program.sh" "$cache" "$here/kfwprobe.c")
 
 # --- The initramfs --------------------------------------------------------
 
