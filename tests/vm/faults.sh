@@ -98,12 +98,10 @@ took() { awk -v a="$1" -v b="$(uptime_s)" 'BEGIN { printf "%.0f", b - a }'; }
 # Page allocations marked highmem stay spared: those are user pages and the
 # pages behind vmalloc(), whose failures only stall page faults. verbose=1
 # logs one line per injected failure, without a stack (but none for an
-# allocation made with __GFP_NOWARN); budget, and any way while $with_stacks
-# is set, sets verbose=2, which adds the stack, so that a failure inside
-# kfw's setup can be told from one in the kernel's own part of creating a
-# namespace or loading a module.
+# allocation made with __GFP_NOWARN); budget sets verbose=2, which adds the
+# stack, so that a failure inside kfw's setup can be told from one in the
+# kernel's own part of creating a namespace or loading a module.
 
-with_stacks=
 for attr in failslab fail_page_alloc; do
 	echo Y >$debugfs/$attr/task-filter
 	echo N >$debugfs/$attr/ignore-gfp-wait
@@ -117,7 +115,7 @@ echo 0 >$debugfs/fail_page_alloc/min-order
 arm() {
 	local attr verbose=1
 	inject="$1 $2"
-	[ "$1" != budget ] && [ -z "$with_stacks" ] || verbose=2
+	[ "$1" != budget ] || verbose=2
 	for attr in failslab fail_page_alloc; do
 		case $1 in
 		nth) echo 0 >$debugfs/$attr/probability ;;
@@ -518,16 +516,25 @@ renumbering_table() {
 }
 
 # renumbering BUDGET: the insertion that renumbers, failing after BUDGET
-# bytes; after a failure, the next victim goes. Sets $renumbered to 1 if
-# the insertion was made (its acknowledgement may be lost all the same).
+# bytes; after a failure, the next victim goes. An insertion that was made
+# (its acknowledgement may be lost all the same) leaves nothing to renumber:
+# a new table replaces it.
 renumbering() {
-	local was=$table
+	local was=$table made=0
 	arm budget "$1"
 	attempt renumber "$(printf '%s\n' "$table" | awk 'NR == 4 { print "add in accept state established" } { print }')" \
 		insert 2 in accept state established
-	renumbered=0
-	[ "$table" = "$was" ] || renumbered=1
-	[ "$status" -ne 0 ] || return 0
+	[ "$table" = "$was" ] || made=1
+	[ "$status" -eq 0 ] || renumbering_victim
+	if [ $made -eq 1 ]; then
+		fwctl flush
+		renumbering_table
+	fi
+}
+
+# renumbering_victim: after a failed renumbering, the next inserted rule is
+# deleted, and a packet only it matched must meet the policy.
+renumbering_victim() {
 	[ "$in_conntrack" -eq 0 ] || tally renumber_conntrack stopped
 	step fwctl del "$(awk -v port=$((7000 + victim)) '$NF == port { print $1 }' /proc/net/kfw/rules)"
 	check_eq "after a failed renumbering ($inject$([ "$in_conntrack" -eq 0 ] || echo ', in nf_ct_netns_get')), deleting the rule for udp $((7000 + victim)) takes it out" \
@@ -537,14 +544,11 @@ renumbering() {
 }
 
 started=$(uptime_s)
-with_stacks=1
 renumbering_table
 most=2147483647
 renumbering $most
 budget=$((most - $(cat $debugfs/failslab/space)))
 echo "   (the renumbering insertion takes $budget bytes of slab)"
-fwctl flush
-renumbering_table
 # Conntrack's allocations come 3000 to 7000 bytes before the end on the
 # debug kernel (the netlink acknowledgement and kfw's last steps follow),
 # but the total varies by a few thousand bytes from one run to the next:
@@ -555,22 +559,13 @@ back=3000
 while [ $back -le 8000 ] && [ "$(grep -c '^renumber_conntrack ' $tally)" -lt 2 ]; do
 	renumbering $((budget - back))
 	back=$((back + 500))
-	if [ "$renumbered" -eq 1 ]; then
-		fwctl flush
-		renumbering_table
-	fi
 done
 i=0
 while [ $i -lt 2 ]; do
 	i=$((i + 1))
 	rand $((budget - 8000))
 	renumbering $((r + 1))
-	if [ "$renumbered" -eq 1 ]; then
-		fwctl flush
-		renumbering_table
-	fi
 done
-with_stacks=
 echo "   (renumbering took $(took "$started") s)"
 
 # --- Namespaces and the module, under injection -----------------------------------------
