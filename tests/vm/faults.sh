@@ -193,7 +193,9 @@ injected_total=0
 drain_log() {
 	local verdict what=$1
 	dmesg -c >/tmp/faults.log
-	verdict=$(awk -v bad="$kernel_complaints|INFO: task|stall|lockup" '
+	# Stalls and lockups by their whole words: a stack's frames may well
+	# hold "stall" (generic_xdp_install).
+	verdict=$(awk -v bad="$kernel_complaints|INFO: task|detected stalls|soft lockup|hard LOCKUP" '
 		/FAULT_INJECTION: forcing a failure/ { injected++ }
 		/Call Trace/ { traces++; next }
 		/ kfw_[a-z0-9_]+\+0x/ { in_kfw = 1 }
