@@ -23,7 +23,7 @@
 # /proc/PID/make-it-fail or fail-nth is set. fwctl waits in a write to
 # stderr: with FWCTL_TIMING it writes a line after its first request (the
 # genetlink family lookup) and before the change, and stderr is a pipe left
-# full until it is marked. ip and modprobe wait for their input.
+# full until it is marked. ip and kfwprobe load-module wait for their input.
 #
 # The host whose table changes is the VM's own namespace, so that fwctl and
 # /proc/net/kfw need no nsenter there: on the debug kernel under TCG every
@@ -92,7 +92,7 @@ took() { awk -v a="$1" -v b="$(uptime_s)" 'BEGIN { printf "%.0f", b - a }'; }
 #   budget B    the first three slab allocations after B bytes of them
 #               fail (failslab's space and times; three, so that a fallback
 #               fails with the allocation it stands in for): for ip and
-#               modprobe, whose allocations are counted in bytes by a run
+#               module loads, whose allocations are counted in bytes by a run
 #               that fails nothing (see budget_of).
 #
 # Page allocations marked highmem stay spared: those are user pages and the
@@ -100,12 +100,15 @@ took() { awk -v a="$1" -v b="$(uptime_s)" 'BEGIN { printf "%.0f", b - a }'; }
 # logs one line per injected failure, without a stack (but none for an
 # allocation made with __GFP_NOWARN); budget sets verbose=2, which adds the
 # stack, so that a failure inside kfw's setup can be told from one in the
-# kernel's own part of creating a namespace or loading a module.
+# kernel's own part of creating a namespace or loading a module. Neither is
+# rate-limited: a report dropped would hide where a failure struck. Frames
+# marked "?" are stale words on the stack, not callers, and do not count.
 
 for attr in failslab fail_page_alloc; do
 	echo Y >$debugfs/$attr/task-filter
 	echo N >$debugfs/$attr/ignore-gfp-wait
 	echo 1 >$debugfs/$attr/verbose
+	echo 0 >$debugfs/$attr/verbose_ratelimit_interval_ms
 	echo 0 >$debugfs/$attr/probability
 done
 echo 0 >$debugfs/fail_page_alloc/min-order
@@ -198,6 +201,7 @@ drain_log() {
 	verdict=$(awk -v bad="$kernel_complaints|INFO: task|detected stalls|soft lockup|hard LOCKUP" '
 		/FAULT_INJECTION: forcing a failure/ { injected++ }
 		/Call Trace/ { traces++; next }
+		/ \? / { next }
 		/ kfw_[a-z0-9_]+\+0x/ { in_kfw = 1 }
 		/ nf_ct_netns_get\+0x/ { in_conntrack = 1 }
 		$0 ~ bad { others++ }
@@ -639,20 +643,20 @@ policy out accept" ] && in_ns $ns test -r /proc/net/kfw/stats; then
 	fi
 done
 
-# Loading the module sets kfw up in the three namespaces there are; one that
-# fails half-way must undo the others. modprobe waits reading its
-# configuration, a FIFO for the occasion.
-modprobe_failing() {
+# Loading the module sets kfw up in every namespace there is; one that fails
+# half-way must undo the others. The load is one finit_module() by kfwprobe,
+# which waits for its go-ahead on the FIFO: busybox's modprobe would retry a
+# failed load with init_module(), and hide the failure when the retry works.
+module_file=/lib/modules/$(uname -r)/extra/kfw.ko
+load_failing() {
 	local pid
 	exec 8<>$fifo
-	rm -f /etc/modprobe.conf
-	ln -s $fifo /etc/modprobe.conf
-	modprobe kfw >/tmp/faults.err 2>&1 8<&- &
+	kfwprobe load-module "$module_file" <$fifo >/tmp/faults.err 2>&1 8<&- &
 	pid=$!
 	mark $pid pipe_read || true
+	echo go >&8
 	exec 8<&-
 	wait $pid && status=0 || status=$?
-	rm -f /etc/modprobe.conf
 }
 
 # kfw_loaded: the module is loaded and its files are there; without
@@ -661,36 +665,36 @@ kfw_loaded() {
 	grep -q '^kfw ' /proc/modules && [ -r /proc/net/kfw/stats ]
 }
 
-# load_attempt BUDGET: modprobe kfw, the first slab allocations after BUDGET
+# load_attempt BUDGET: load kfw, the first slab allocations after BUDGET
 # bytes failing; kfw must then be whole, or gone.
 load_attempt() {
 	rmmod kfw
 	arm budget "$1"
-	modprobe_failing
-	drain_log "modprobe kfw"
+	load_failing
+	drain_log "loading kfw"
 	if [ "$status" -eq 0 ]; then
 		if kfw_loaded && [ "$(in_ns client2 fwctl save)" = "policy in accept
 policy out accept" ]; then
-			tally modprobe ok
+			tally load ok
 		else
-			tally modprobe wrong
-			fail "modprobe kfw under injection ($inject) succeeded, but kfw is not whole" \
+			tally load wrong
+			fail "loading kfw under injection ($inject) succeeded, but kfw is not whole" \
 				"$(grep kfw /proc/modules; in_ns client2 fwctl save 2>&1)"
 		fi
 	elif grep -q '^kfw ' /proc/modules || [ -e /proc/net/kfw ]; then
-		tally modprobe wrong
-		fail "modprobe kfw under injection ($inject) failed, but left kfw behind" \
+		tally load wrong
+		fail "loading kfw under injection ($inject) failed, but left kfw behind" \
 			"$(cat /tmp/faults.err; grep kfw /proc/modules)"
 	else
-		tally modprobe stopped
+		tally load stopped
 		[ "$in_kfw" -eq 0 ] || tally kfw_setup stopped
-		echo "   modprobe ($inject$([ "$in_kfw" -eq 0 ] || echo ', in kfw_init')): $(head -n 1 /tmp/faults.err)"
+		echo "   load ($inject$([ "$in_kfw" -eq 0 ] || echo ', in kfw_init')): $(head -n 1 /tmp/faults.err)"
 	fi
 	grep -q '^kfw ' /proc/modules || modprobe kfw
 }
 
 rmmod kfw
-budget_of modprobe_failing
+budget_of load_failing
 echo "   (loading kfw takes $budget bytes of slab)"
 i=0
 while [ $i -lt $loads ]; do
@@ -698,16 +702,19 @@ while [ $i -lt $loads ]; do
 	rand "$budget"
 	load_attempt $((r + 1))
 done
-# kfw_init runs last, after the kernel has read and laid out the module:
-# then its allocations are among the second half of the bytes, but few
-# enough that a random budget may miss them all. Some more attempts there,
-# until two stop inside kfw, prove that a setup failing half-way (per
-# namespace, or in the family's registration) leaves nothing behind.
-i=0
-while [ $i -lt 20 ] && [ "$(grep -c '^kfw_setup ' $tally)" -lt 2 ]; do
-	i=$((i + 1))
-	rand $((budget / 2))
-	load_attempt $((budget / 2 + r + 1))
+# kfw_init runs last, after the kernel has read and laid out the module, and
+# ends some kilobytes before the whole (the module's uevent, one message per
+# namespace, comes after it): its allocations are too few for random budgets
+# to be sure to meet them. Budgets stepping down from the whole, each by about
+# a fortieth of it (kfw_init takes more than that), until two attempts stop
+# inside kfw, prove that a setup failing half-way (per namespace, or in the
+# family's registration) leaves nothing behind.
+step=$((budget / 40))
+back=0
+while [ $back -lt $((budget * 3 / 4)) ] && [ "$(grep -c '^kfw_setup ' $tally)" -lt 2 ]; do
+	rand $step
+	back=$((back + step / 2 + r))
+	load_attempt $((budget - back))
 done
 arm nth 0
 echo "   (namespaces and loads took $(took "$started") s)"
@@ -718,7 +725,7 @@ awk '
 	$1 == "kfw_setup" || $1 == "renumber_conntrack" { next }
 	{ n[$1]++; o[$1 " " $2]++; n["all"]++; o["all " $2]++ }
 	END {
-		split("add insert del flush policy restore restore_5k renumber netns modprobe all", kinds)
+		split("add insert del flush policy restore restore_5k renumber netns load all", kinds)
 		for (k = 1; k in kinds; k++)
 			printf "   %s: %d attempts, %d succeeded, %d stopped by an injected failure, %d failed otherwise, %d lost acknowledgements\n",
 				kinds[k], n[kinds[k]], o[kinds[k] " ok"], o[kinds[k] " stopped"],
@@ -730,7 +737,7 @@ check "some attempts succeeded" grep -q ' ok$' $tally
 check "some fwctl changes were stopped by an injected failure" \
 	grep -qE '^(add|insert|del|flush|policy|restore|restore_5k|renumber) stopped$' $tally
 check "namespace creation and module loading were stopped by injected failures" \
-	grep -qE '^(netns|modprobe) stopped$' $tally
+	grep -qE '^(netns|load) stopped$' $tally
 check "kfw's own setup (kfw_init, kfw_net_init) was stopped by an injected failure" \
 	grep -q '^kfw_setup stopped$' $tally
 check "a renumbering insertion was stopped in nf_ct_netns_get()" \

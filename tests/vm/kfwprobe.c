@@ -55,6 +55,12 @@
  *   kfwprobe time COMMAND [ARG...]
  *	Run COMMAND with its output thrown away and print "elapsed_ns N",
  *	its wall time; exit with its status.
+ *   kfwprobe load-module FILE
+ *	Open FILE, wait for a line on stdin, then load FILE with one
+ *	finit_module(2): prints "loaded" (exit 0) or "error: REASON" (exit
+ *	1). Busybox's modprobe and insmod retry with init_module(2) after any
+ *	failure, so a first load that failed half-way may not show; and the
+ *	wait lets a test mark the task for fault injection once it blocks.
  *   kfwprobe json
  *	Check that stdin is one valid JSON value and print it without
  *	insignificant whitespace (exit 0), or say where it is broken (exit 1).
@@ -79,6 +85,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -116,6 +123,7 @@ static void __attribute__((noreturn)) usage(void)
 		"                [budget MS]\n"
 		"       kfwprobe as-uid UID[:GID] COMMAND [ARG...]\n"
 		"       kfwprobe time COMMAND [ARG...]\n"
+		"       kfwprobe load-module FILE\n"
 		"       kfwprobe json < FILE\n");
 	exit(2);
 }
@@ -880,6 +888,26 @@ static int as_uid(char **argv)
 	return 2;
 }
 
+static int load_module(char **argv)
+{
+	char go[16];
+	int fd;
+
+	if (!argv[0] || argv[1])
+		usage();
+	fd = open(argv[0], O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		die("%s: %s", argv[0], strerror(errno));
+	if (!fgets(go, sizeof(go), stdin))
+		die("no line on stdin to go ahead");
+	if (syscall(SYS_finit_module, fd, "", 0)) {
+		printf("error: %s\n", strerror(errno));
+		return 1;
+	}
+	printf("loaded\n");
+	return 0;
+}
+
 static int time_command(char **argv)
 {
 	int64_t start;
@@ -1125,6 +1153,7 @@ static const struct {
 	{ "udp-rr", udp_rr },
 	{ "as-uid", as_uid },
 	{ "time", time_command },
+	{ "load-module", load_module },
 	{ "json", json },
 };
 
