@@ -156,11 +156,18 @@ static unsigned int kfw_hook(void *priv, struct sk_buff *skb,
 	}
 	family = state->pf == NFPROTO_IPV4 ? KFW_FAMILY_IPV4 : KFW_FAMILY_IPV6;
 
-	kfw_packet_parse(skb, state->pf, &pkt);
-	pkt.iface = dev ? dev->name : NULL;
-
+	/*
+	 * A direction without rules needs nothing of the packet, unless its
+	 * policy rejects it and must answer. (Such a direction has no hooks,
+	 * except for a moment while a change adds or removes them.)
+	 */
 	table = rcu_dereference(kn->table);
-	rule = kfw_table_classify(table, dir, &pkt);
+	rule = NULL;
+	if (table->nr_dir[dir] || table->policy[dir] == KFW_VERDICT_REJECT) {
+		kfw_packet_parse(skb, state->pf, table->nr_state, &pkt);
+		pkt.iface = dev ? dev->name : NULL;
+		rule = kfw_table_classify(table, dir, &pkt);
+	}
 	if (rule) {
 		kfw_counters_add(&kn->counters, rule->counter, skb->len);
 		if (rule->log)
@@ -182,6 +189,9 @@ static unsigned int kfw_hook(void *priv, struct sk_buff *skb,
 	return NF_DROP;
 }
 
+/* By direction, then family: a direction's two hooks are side by side. */
+#define KFW_HOOKS_PER_DIR	(KFW_NR_HOOKS / (KFW_DIR_MAX + 1))
+
 static const struct nf_hook_ops kfw_hook_ops[KFW_NR_HOOKS] = {
 	{
 		.hook		= kfw_hook,
@@ -191,14 +201,14 @@ static const struct nf_hook_ops kfw_hook_ops[KFW_NR_HOOKS] = {
 	},
 	{
 		.hook		= kfw_hook,
-		.pf		= NFPROTO_IPV4,
-		.hooknum	= NF_INET_LOCAL_OUT,
+		.pf		= NFPROTO_IPV6,
+		.hooknum	= NF_INET_PRE_ROUTING,
 		.priority	= KFW_HOOK_PRIORITY,
 	},
 	{
 		.hook		= kfw_hook,
-		.pf		= NFPROTO_IPV6,
-		.hooknum	= NF_INET_PRE_ROUTING,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_LOCAL_OUT,
 		.priority	= KFW_HOOK_PRIORITY,
 	},
 	{
@@ -209,17 +219,48 @@ static const struct nf_hook_ops kfw_hook_ops[KFW_NR_HOOKS] = {
 	},
 };
 
-int kfw_hooks_register(struct net *net, struct kfw_net *kn)
+static_assert(KFW_DIR_IN == 0 && KFW_DIR_OUT == 1);
+
+/* The namespace's copy of the hooks, registered by kfw_hooks_want(). */
+void kfw_hooks_init(struct kfw_net *kn)
 {
 	unsigned int i;
 
 	memcpy(kn->hook_ops, kfw_hook_ops, sizeof(kn->hook_ops));
 	for (i = 0; i < ARRAY_SIZE(kn->hook_ops); i++)
 		kn->hook_ops[i].priv = kn;
-	return nf_register_net_hooks(net, kn->hook_ops, ARRAY_SIZE(kn->hook_ops));
 }
 
-void kfw_hooks_unregister(struct net *net, struct kfw_net *kn)
+/*
+ * A namespace has the hooks of a direction only while its table has rules
+ * there or a policy other than accept: an idle direction costs its packets
+ * nothing, not even a call. The lock is held, or the namespace is going.
+ * State that kfw_hooks_init() did not set up (KUnit's, attached to no
+ * namespace of its own) has no hooks to register.
+ */
+int kfw_hooks_want(struct kfw_net *kn, u8 dir)
 {
-	nf_unregister_net_hooks(net, kn->hook_ops, ARRAY_SIZE(kn->hook_ops));
+	int err;
+
+	if (kn->hooked[dir] || !kn->hook_ops[0].hook)
+		return 0;
+	err = nf_register_net_hooks(kn->net, &kn->hook_ops[dir * KFW_HOOKS_PER_DIR],
+				    KFW_HOOKS_PER_DIR);
+	if (!err)
+		kn->hooked[dir] = true;
+	return err;
+}
+
+/*
+ * Unregistering does not wait for CPUs inside kfw_hook(): they hold no
+ * more than the table, which is freed after a grace period anyway, and the
+ * namespace, which outlives them.
+ */
+void kfw_hooks_drop(struct kfw_net *kn, u8 dir)
+{
+	if (!kn->hooked[dir])
+		return;
+	nf_unregister_net_hooks(kn->net, &kn->hook_ops[dir * KFW_HOOKS_PER_DIR],
+				KFW_HOOKS_PER_DIR);
+	kn->hooked[dir] = false;
 }

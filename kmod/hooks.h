@@ -4,8 +4,9 @@
 
 #include "netns.h"
 
-int kfw_hooks_register(struct net *net, struct kfw_net *kn);
-void kfw_hooks_unregister(struct net *net, struct kfw_net *kn);
+void kfw_hooks_init(struct kfw_net *kn);
+int kfw_hooks_want(struct kfw_net *kn, u8 dir);
+void kfw_hooks_drop(struct kfw_net *kn, u8 dir);
 int kfw_hooks_logger_get(void);
 void kfw_hooks_logger_put(void);
 

@@ -98,13 +98,10 @@ static int __net_init kfw_net_init(struct net *net)
 	err = kfw_proc_init(net);
 	if (err)
 		goto err_table;
-	err = kfw_hooks_register(net, kn);
-	if (err)
-		goto err_proc;
+	/* An empty table with accept policies: no hooks until it needs them. */
+	kfw_hooks_init(kn);
 	return 0;
 
-err_proc:
-	kfw_proc_exit(net);
 err_table:
 	kfw_table_destroy(kn);
 err_free:
@@ -120,7 +117,11 @@ err_free:
  */
 static void __net_exit kfw_net_pre_exit(struct net *net)
 {
-	kfw_hooks_unregister(net, kfw_net(net));
+	struct kfw_net *kn = kfw_net(net);
+	u8 dir;
+
+	for (dir = 0; dir <= KFW_DIR_MAX; dir++)
+		kfw_hooks_drop(kn, dir);
 }
 
 static void __net_exit kfw_net_exit(struct net *net)

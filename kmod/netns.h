@@ -42,7 +42,9 @@ struct kfw_hook_counters {
  * @replace_portid: the port of @replace's socket, 0 without one, read
  *	without the lock when any generic netlink socket closes
  * @replace_expiry: drops @replace when it stays idle
- * @hook_ops: this namespace's copy of the hooks, with priv pointing here
+ * @hook_ops: this namespace's copy of the hooks, with priv pointing here:
+ *	those of the in direction (IPv4, IPv6), then those of out
+ * @hooked: the hooks of a direction are registered (kfw_hooks_want())
  */
 struct kfw_net {
 	struct net *net;
@@ -57,6 +59,7 @@ struct kfw_net {
 	u32 replace_portid;
 	struct delayed_work replace_expiry;
 	struct nf_hook_ops hook_ops[KFW_NR_HOOKS];
+	bool hooked[KFW_DIR_MAX + 1];
 };
 
 extern unsigned int kfw_net_id;

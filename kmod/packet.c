@@ -178,19 +178,22 @@ static u8 kfw_packet_state(const struct sk_buff *skb)
  * kfw_packet_parse() - read the matchable fields of a packet
  * @skb: the packet, network header set
  * @family: NFPROTO_IPV4 or NFPROTO_IPV6
+ * @with_state: read the connection-tracking state too; otherwise it is 0
  * @pkt: result; fields that could not be read are marked unknown
  *
  * @pkt->iface is left for the caller, who knows the direction. The
  * connection-tracking state is only meaningful while the namespace tracks
- * connections, which it does while it has a rule that asks for a state.
+ * connections, which it does while it has a rule that asks for a state:
+ * then, and only then, the caller asks for it.
  */
-void kfw_packet_parse(const struct sk_buff *skb, u8 family,
+void kfw_packet_parse(const struct sk_buff *skb, u8 family, bool with_state,
 		      struct kfw_packet *pkt)
 {
 	memset(pkt, 0, sizeof(*pkt));
 	pkt->family = family;
 	pkt->skb = skb;
-	pkt->state = kfw_packet_state(skb);
+	if (with_state)
+		pkt->state = kfw_packet_state(skb);
 	if (family == NFPROTO_IPV4)
 		kfw_packet_parse_ipv4(skb, pkt);
 	else

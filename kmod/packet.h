@@ -6,7 +6,7 @@
 
 #include "match.h"
 
-void kfw_packet_parse(const struct sk_buff *skb, u8 family,
+void kfw_packet_parse(const struct sk_buff *skb, u8 family, bool with_state,
 		      struct kfw_packet *pkt);
 
 #endif /* _KFW_PACKET_H */

@@ -522,7 +522,7 @@ static void kfw_parse_sweep(struct kunit *test, const struct kfw_frame *f)
 				KUNIT_ASSERT_EQ(test, skb->len, len);
 				snprintf(how, sizeof(how), "%s, %u linear",
 					 kfw_layout_names[layout], skb_headlen(skb));
-				kfw_packet_parse(skb, f->family, &pkt);
+				kfw_packet_parse(skb, f->family, true, &pkt);
 				kfree_skb(skb);
 				parses++;
 				if (!kfw_check_parse(test, f, len, &pkt, how))
@@ -691,7 +691,7 @@ static bool kfw_payload_check(struct kunit *test, const struct kfw_frame *f,
 
 			skb = kfw_build_skb(f, len, layout, max(heads[h], heads[0]));
 			KUNIT_ASSERT_NOT_NULL(test, skb);
-			kfw_packet_parse(skb, f->family, &pkt);
+			kfw_packet_parse(skb, f->family, true, &pkt);
 			found = kfw_match_packet(m, &pkt);
 			kfree_skb(skb);
 			if (found == want)
@@ -766,7 +766,7 @@ static void kfw_parse_test_random_bytes(struct kunit *test)
 		head += kfw_test_rnd(&rnd, len - head + 1);
 		skb = kfw_build_skb(f, len, layout, head);
 		KUNIT_ASSERT_NOT_NULL(test, skb);
-		kfw_packet_parse(skb, family, &pkt);
+		kfw_packet_parse(skb, family, true, &pkt);
 		kfree_skb(skb);
 		KUNIT_EXPECT_EQ(test, pkt.family, family);
 		if (pkt.has_ports)

@@ -253,29 +253,51 @@ fail:
 	return err;
 }
 
-/*
- * The namespace tracks connections exactly while its table has state
- * matches: conntrack's hooks cost every packet, so they are not there for
- * nothing. kfw_table_ct_get() turns tracking on before a table that needs it
- * is published; kfw_table_ct_put() turns it off once the published table no
- * longer does.
- */
-static int kfw_table_ct_get(struct kfw_net *kn, const struct kfw_table *table)
+/* A direction is hooked while it has rules or a policy other than accept. */
+static bool kfw_table_hooks_dir(const struct kfw_table *table, u8 dir)
 {
-	int err;
-
-	if (!table->nr_state || kn->conntrack)
-		return 0;
-	err = nf_ct_netns_get(kn->net, NFPROTO_INET);
-	if (err)
-		return err;
-	kn->conntrack = true;
-	return 0;
+	return table->nr_dir[dir] || table->policy[dir] != KFW_VERDICT_ACCEPT;
 }
 
-static void kfw_table_ct_put(struct kfw_net *kn)
+/*
+ * What a table needs of the namespace: the hooks of the directions it
+ * filters, and connection tracking exactly while it has state matches.
+ * Both cost every packet, so they are not there for nothing.
+ * kfw_table_needs_get() provides them before a table that needs them is
+ * published, and on error takes back what it provided; kfw_table_needs_put()
+ * lets go of what the published table no longer needs.
+ */
+static int kfw_table_needs_get(struct kfw_net *kn,
+			       const struct kfw_table *table)
 {
-	if (!kfw_table_locked(kn)->nr_state && kn->conntrack) {
+	bool hooked[KFW_DIR_MAX + 1];
+	int err = 0;
+	u8 dir;
+
+	memcpy(hooked, kn->hooked, sizeof(hooked));
+	for (dir = 0; dir <= KFW_DIR_MAX && !err; dir++)
+		if (kfw_table_hooks_dir(table, dir))
+			err = kfw_hooks_want(kn, dir);
+	if (!err && table->nr_state && !kn->conntrack) {
+		err = nf_ct_netns_get(kn->net, NFPROTO_INET);
+		kn->conntrack = !err;
+	}
+	if (err)
+		for (dir = 0; dir <= KFW_DIR_MAX; dir++)
+			if (!hooked[dir])
+				kfw_hooks_drop(kn, dir);
+	return err;
+}
+
+static void kfw_table_needs_put(struct kfw_net *kn)
+{
+	const struct kfw_table *table = kfw_table_locked(kn);
+	u8 dir;
+
+	for (dir = 0; dir <= KFW_DIR_MAX; dir++)
+		if (!kfw_table_hooks_dir(table, dir))
+			kfw_hooks_drop(kn, dir);
+	if (!table->nr_state && kn->conntrack) {
 		nf_ct_netns_put(kn->net, NFPROTO_INET);
 		kn->conntrack = false;
 	}
@@ -298,7 +320,7 @@ static void kfw_table_swap(struct kfw_net *kn, struct kfw_table *table,
 		old->owns_cls = false;
 	old->dead = dead;
 	queue_rcu_work(kfw_table_wq, &old->free_work);
-	kfw_table_ct_put(kn);
+	kfw_table_needs_put(kn);
 }
 
 /*
@@ -311,7 +333,7 @@ static int kfw_table_publish_built(struct kfw_net *kn, struct kfw_table *table,
 	unsigned int i;
 	int err;
 
-	err = kfw_table_ct_get(kn, table);
+	err = kfw_table_needs_get(kn, table);
 	if (err) {
 		for (i = 0; i <= KFW_DIR_MAX; i++)
 			kfw_cls_destroy(table->cls[i]);
@@ -458,7 +480,7 @@ int kfw_table_insert(struct kfw_net *kn, struct kfw_rule *rule,
 
 	table->nr_dir[rule->dir]++;
 	table->nr_state += !!(rule->match.fields & KFW_MATCH_STATE);
-	err = kfw_table_ct_get(kn, table);
+	err = kfw_table_needs_get(kn, table);
 	if (err) {
 		kvfree(table);
 		kfw_rule_destroy(kn, rule);
@@ -466,7 +488,7 @@ int kfw_table_insert(struct kfw_net *kn, struct kfw_rule *rule,
 	}
 	err = kfw_cls_insert(table->cls[rule->dir], &rule->match, rule->prio);
 	if (err) {
-		kfw_table_ct_put(kn);
+		kfw_table_needs_put(kn);
 		kfw_table_discard_shown(table, rule);
 		return err;
 	}
@@ -526,12 +548,18 @@ int kfw_table_flush(struct kfw_net *kn)
 int kfw_table_set_policy(struct kfw_net *kn, u8 dir, u8 verdict)
 {
 	struct kfw_table *old = kfw_table_locked(kn), *table;
+	int err;
 
 	table = kfw_table_alloc(kn, old->nr_rules, old);
 	if (!table)
 		return -ENOMEM;
 	kfw_table_copy(table, 0, old, 0, old->nr_rules);
 	table->policy[dir] = verdict;
+	err = kfw_table_needs_get(kn, table);
+	if (err) {
+		kvfree(table);
+		return err;
+	}
 	kfw_table_publish_shared(kn, table, NULL);
 	return 0;
 }

@@ -400,6 +400,55 @@ step n0 fwctl flush
 step n0 fwctl policy out accept
 check "the host is back to an empty table" empty_table n0
 
+# --- Idle directions ------------------------------------------------------------------------
+#
+# A direction whose table has no rules and an accept policy takes no hooks:
+# its packets never enter kfw, which then costs them nothing, and its hook
+# counters stand still. A rule or a drop policy brings the direction's hooks
+# (IPv4 and IPv6) back, and a flush takes them away again.
+
+# hook_counts NS DIR: that direction's seen counters, IPv4 then IPv6.
+hook_counts() {
+	echo "$(stat_of "$1" "$2_ipv4_seen") $(stat_of "$1" "$2_ipv6_seen")"
+}
+# pings NS: a ping each way to the host over both families, whatever comes of it.
+pings() {
+	$1 ping -c 1 -W 1 "$host1_4" >/dev/null 2>&1 || true
+	$1 ping -c 1 -W 1 "$host1_6" >/dev/null 2>&1 || true
+}
+
+step n1 fwctl zero
+pings n1
+check_eq "a namespace with an empty table: in counts nothing" "0 0" "$(hook_counts n1 in)"
+check_eq "and out counts nothing" "0 0" "$(hook_counts n1 out)"
+check "and its packets pass" ping_passes n1 "$host1_4"
+
+step n1 fwctl add in drop proto udp dport 9
+pings n1
+check_match "a rule in: in counts the ping replies, both families" "^[1-9][0-9]* [1-9][0-9]*$" "$(hook_counts n1 in)"
+check_eq "out still counts nothing" "0 0" "$(hook_counts n1 out)"
+
+step n1 fwctl add out accept proto icmp
+pings n1
+check_match "a rule out too: out counts the pings" "^[1-9][0-9]* [1-9][0-9]*$" "$(hook_counts n1 out)"
+
+step n1 fwctl flush
+step n1 fwctl zero
+pings n1
+check_eq "after a flush neither direction counts" "0 0 0 0" "$(hook_counts n1 in) $(hook_counts n1 out)"
+
+step n1 fwctl policy in drop
+check "policy in drop, no rules: the replies to client1's pings are dropped" ping_dropped n1 "$host1_4"
+check_match "and counted" "^[1-9][0-9]* [0-9]+$" "$(hook_counts n1 in)"
+step n1 fwctl policy in accept
+step n1 fwctl zero
+pings n1
+check_eq "policy in accept again: nothing counts" "0 0" "$(hook_counts n1 in)"
+check "and the pings pass" ping_passes n1 "$host1_4"
+check "rmmod kfw with hooks in some namespaces and not in others" sh -c '
+	/sbin/ip netns exec client1 fwctl add in drop proto udp dport 9 && rmmod kfw && modprobe kfw'
+check "client1 is empty again after the reload" empty_table n1
+
 # --- Counters ------------------------------------------------------------------------------
 
 # Five datagrams of 32 bytes: 5 * (20 + 8 + 32) bytes over IPv4, 5 * (40 + 8 + 32)
