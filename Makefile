@@ -82,7 +82,8 @@ demo: deps
 	$(MAKE) stock-build
 	$(VM) --kernel $(STOCK_KERNEL) --quiet tests/vm/demo.sh
 
-bench: deps
+bench:
+	tests/deps.sh --bench
 	tests/bench/bench.sh
 
 bench-smoke: deps

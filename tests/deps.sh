@@ -5,6 +5,8 @@
 # need, then say which kernel the tests boot.
 #
 #   tests/deps.sh                  install what is missing, print the kernel version
+#   tests/deps.sh --bench          the same, with what `make bench` needs besides
+#                                  (DPDK's dpdk-test-acl, the classifier's anchor)
 #   tests/deps.sh --kernel-version print the kernel version only, install nothing
 #
 # The kernel is Debian's stock "cloud" kernel: the newest version for which
@@ -44,6 +46,9 @@ packages="
 	libclang-rt-14-dev
 	valgrind
 "
+bench_packages="
+	dpdk-dev
+"
 
 # The newest cloud kernel whose image and headers are both installed.
 kernel_version() {
@@ -62,8 +67,10 @@ if [ "$1" = "--kernel-version" ]; then
 	[ -n "$version" ] || { echo "$0: no cloud kernel with matching headers is installed" >&2; exit 1; }
 	echo "$version"
 	exit 0
+elif [ "$1" = "--bench" ]; then
+	packages="$packages $bench_packages"
 elif [ $# -ne 0 ]; then
-	echo "Usage: $0 [--kernel-version]" >&2
+	echo "Usage: $0 [--bench | --kernel-version]" >&2
 	exit 2
 fi
 

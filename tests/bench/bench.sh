@@ -225,21 +225,48 @@ END {
 					printf "%8s %-14s %s\n", sizes[s], impl, cost[impl, sizes[s]]
 	}
 }'
-grep -a '^CLASSBENCH ' "$native_output" | awk '
-	NR == 1 {
-		printf "\nkfw_cls on the ClassBench sets, on the host (tests/classifier/classbench.c)\n"
-		printf "%-14s %7s %10s %9s %13s %9s %10s %10s\n", "set", "rules", "mismatches",
-			"lookup_ns", "bytes_per_rule", "build_ms", "insert_us", "remove_us"
-	}
+grep -a -E '^(CLASSBENCH|DPDK_ACL) ' "$native_output" | awk '
 	{
+		delete v
 		for (i = 2; i <= NF; i++) {
 			split($i, kv, "=")
 			v[kv[1]] = kv[2]
 		}
 		name = v["set"]
 		sub(/.*\//, "", name)
-		printf "%-14s %7s %10s %9s %13s %9s %10s %10s\n", name, v["rules"], v["mismatches"],
-			v["lookup_ns"], v["bytes_per_rule"], v["build_ms"], v["insert_us"], v["remove_us"]
+		if ($1 == "DPDK_ACL") {
+			dpdk[name] = v["lookup_ns"]
+			dpdk_alg[name] = v["alg"]
+			dpdk_bad[name] = v["mismatches"]
+			next
+		}
+		names[++n] = name
+		line[name] = sprintf("%-14s %7s %10s %9s %13s %9s %10s %10s", name, v["rules"], v["mismatches"],
+			v["lookup_ns"], v["bytes_per_rule"], v["build_ms"], v["insert_us"], v["remove_us"])
+		kfw[name] = v["lookup_ns"]
+	}
+	END {
+		if (!n)
+			exit
+		printf "\nkfw_cls on the ClassBench sets, on the host (tests/classifier/classbench.c),\n"
+		printf "and DPDK librte_acl on the same rules and trace (tests/classifier/dpdk-acl.sh)\n"
+		printf "%-14s %7s %10s %9s %13s %9s %10s %10s %9s %9s\n", "set", "rules", "mismatches",
+			"lookup_ns", "bytes_per_rule", "build_ms", "insert_us", "remove_us", "dpdk_ns", "kfw/dpdk"
+		for (i = 1; i <= n; i++) {
+			name = names[i]
+			d = "-"
+			ratio = "-"
+			if (name in dpdk) {
+				d = dpdk[name] (dpdk_bad[name] != 0 ? "!" : "")
+				if (dpdk[name] > 0)
+					ratio = sprintf("%.2f", kfw[name] / dpdk[name])
+			}
+			printf "%s %9s %9s\n", line[name], d, ratio
+			if (name in dpdk_alg)
+				alg = dpdk_alg[name]
+		}
+		if (alg != "")
+			printf "(DPDK classifies with %s; \"!\" marks a set where its answers differ from the expected ones)\n", alg
 	}'
 return "$status"
 }
