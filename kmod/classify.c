@@ -1,200 +1,86 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kfw's classifier: the first rule, in list order, that matches a packet, at
- * a cost that does not grow with the number of rules.
+ * kfw's classifier: the first rule, in list order, that matches a packet.
  *
  * Theory of Operation
  * ===================
  *
- * Problem
- * -------
- * A table is an ordered list of rules; each rule matches on up to two address
- * prefixes (source, destination), two port ranges, a protocol, an interface
- * and a few rarer fields. The first rule whose fields all match a packet
- * decides its fate. Evaluating the list in order, as iptables does, costs
- * every packet a test of every rule before the one that matches, and of all of
- * them when none does: at 100 000 rules that is milliseconds per packet.
+ * WORK IN PROGRESS (branch tuplemerge): TupleMerge (Daly, Liu, Torng, "TupleMerge:
+ * fast software packet processing for online packet classification",
+ * IEEE/ACM Transactions on Networking 27(4), 2019).
  *
- * Idea
- * ----
- * Most rules pin down at least one field that can be looked up rather than
- * scanned: an address prefix longer than /0, or a port range narrower than
- * 0-65535. Each rule is indexed by exactly one such field, the one where it
- * crowds fewest other rules, in one of six tries:
- *
- *	source IPv4, destination IPv4, source IPv6, destination IPv6,
- *	source port, destination port.
- *
- * A packet then walks each trie along its own value of that field, and only
- * the rules it meets on the way, those whose indexed prefix contains the
- * packet's value, are candidates. Each candidate is checked in full by
- * kfw_match_packet(), the reference definition of a match, so the index only
- * has to be complete (no rule that could match is left out), never exact.
- * The few rules with no indexable field (say, "proto icmp") are kept in one
- * more list, the rest list, that every lookup scans.
- *
- * First match comes from priorities: each rule carries a number, smaller
- * first, given by the caller from its place in the list. Every list of
- * candidates is kept sorted by priority, so each is scanned only until its
- * first match or until it reaches the best priority found so far.
- *
- * The tries
- * ---------
- * A trie consumes its key four bits (a nibble) per level, most significant
- * first: 8 levels for IPv4, 32 for IPv6, 4 for ports. A node has up to 16
- * children and up to 16 candidate lists ("vectors"), one per nibble value.
- * A prefix of length L lives in the node at depth (L - 1) / 4; if L is not a
- * multiple of 4 it covers 2^(4 - L % 4) consecutive nibble values there, and
- * the rule is put in each of their vectors (controlled prefix expansion, as
- * in Srinivasan and Varghese). A port range is first cut into at most 30
- * aligned prefixes, as for a TCAM, and each is inserted so.
- *
- * Nodes are compressed: a 16-bit map says which nibbles have a child and
- * another which have a vector, and only those pointers are stored, children
- * first, so a node with one child costs two words and two maps.
- *
- * Lookup
- * ------
- * For each trie that applies to the packet (its family's addresses, its ports
- * if it has any), start at the root; at each level take the packet's nibble,
- * scan the vector there if the map has one, and descend to the child if the
- * map has one. Then scan the rest list. Return the best candidate.
- *
- * Two shortcuts keep the walk short when rules are alike. When the top
- * levels of a trie are a single path with nothing on it (every rule in one
- * network), the path is kept aside (struct kfw_cls_skip): the packet is
- * compared with it at once and the walk starts below it. And each vector
- * records the protocol and the span of destination ports its entries share,
- * if they do, so a packet to another port passes a whole vector over with
- * two comparisons; the entries themselves carry their rule's protocol and
- * ports, so most candidates fail without a look at the rule.
- *
- * Insertion and removal
- * ---------------------
- * The caller serialises writers; readers hold only rcu_read_lock(). Nothing a
- * reader can reach is ever changed in a way it could see half done:
- *
- *  - A published vector is only ever appended to: when it has room and the
- *    new rule's priority is its largest, the entry is written past the end
- *    and the length stored after it (store-release, load-acquire), and the
- *    vector's hint only widens, field by field. Any other change makes a new
- *    vector, with room to grow by half, which replaces the old one with one
- *    pointer store; the old one is freed after a grace period. Appending n
- *    rules that share a vector thus costs O(n) in all, not O(n^2).
- *  - A node's maps and pointer array change together, so a node that gains a
- *    child or a vector is copied, and the copy replaces it in its parent.
- *    Replacing one existing child or vector is a single pointer store in
- *    place.
- *  - New nodes and vectors are built completely before they are linked in.
- *  - The shortcut past a trie's single-child top points into the trie, at a
- *    node an insertion may replace. An insertion therefore unpublishes the
- *    trie's shortcut before it changes anything, and publishes a new one
- *    when it is done: no reader can find a shortcut to a retired node.
- *  - Removal never needs memory: if the smaller vector cannot be allocated,
- *    the rule's entry is cleared in place (one pointer store); readers skip
- *    cleared entries. An emptied vector is unlinked by storing NULL; its map
- *    bit stays, and readers skip NULL vectors. Nodes are not merged back.
- *
- * So an insertion touches one path per prefix, a removal the same, and the
- * rest of the classifier is shared, untouched, by every reader.
- *
- * Before kfw_cls_publish(), when no reader can exist, replaced vectors and
- * nodes are freed at once, and vectors take entries in place anywhere:
- * building a 100 000-rule table for an atomic restore does not queue
- * 100 000 RCU callbacks.
- *
- * Choosing the field
- * ------------------
- * Among the fields a rule has, insertion picks the one where a packet that
- * the rule matches would meet the fewest other entries on its way down to
- * the rule: the vectors on the path above it plus the vector it joins (the
- * worst of its slots counts). Ties go to the place taking fewest entries,
- * then to source, destination, destination port, source port. Rules that
- * share one address, or nest many prefixes over one another, then spread
- * over their ports, and the other way round, so a packet meets few
- * candidates unless the rules are alike in every indexable field.
- *
- * Complexity
- * ----------
- * With W the key width in bits, a lookup visits at most W/4 nodes per trie
- * (8 for IPv4, 32 for IPv6, 4 per port), plus the candidates: the rules whose
- * indexed prefix contains the packet, at most one vector per level. Neither
- * depends on the number of rules, only on how many rules overlap the packet
- * in their indexed field. An insertion or removal costs O(W/4) node copies of
- * at most 32 pointers per prefix and O(v) for the vectors it changes, v their
- * length; a port range has at most 30 prefixes, each covering at most 8
- * nibble values. Memory is one entry (16 bytes) per vector a rule is in,
- * plus the nodes of the paths.
- *
- * Worked example
- * --------------
- * Rules, in list order (priorities 1, 2, 3):
- *
- *	1: in drop src 192.0.2.0/24 proto udp
- *	2: in accept dport 22
- *	3: in drop src 192.0.2.128/25
- *
- * 192.0.2.0 is c0.00.02.00 in hex: rule 1 is a /24, a multiple of 4, so it
- * lies in one vector, at depth 5 on the path c-0-0-0-0-2. Rule 2 has only a
- * port: 22 = 0x0016 lies at depth 3 of the destination port trie, path
- * 0-0-1-6. Rule 3 is a /25: depth 6 (bits 24-27), and its first bit fixes only
- * the top bit of that nibble, so it takes the vectors of nibbles 8 to f under
- * c-0-0-0-0-2.
- *
- * A TCP packet from 192.0.2.200 (c0.00.02.c8) to port 22 walks the source
- * trie: depth 5 nibble 2 holds rule 1, which fails (udp); depth 6 nibble c
- * holds rule 3, which matches: best is now priority 3. The destination port
- * trie at 0-0-1-6 holds rule 2, priority 2, which matches and wins. Rule 3
- * never had to be compared with rule 2 in a list; priorities did it.
- *
- * References
- * ----------
- *  - V. Srinivasan, G. Varghese, "Faster IP lookups using controlled prefix
- *    expansion", SIGMETRICS 1998.
- *  - V. Srinivasan, S. Suri, G. Varghese, "Packet classification using tuple
- *    space search", SIGCOMM 1999: one index per field shape, as here.
- *  - H. Asai, Y. Ohara, "Poptrie: a compressed trie with population count for
- *    fast and scalable software IP routing table lookup", SIGCOMM 2015: the
- *    bitmap-compressed nodes.
- *  - net/netfilter/nft_set_pipapo.c, whose commentary this one imitates.
+ * Rules are grouped by shape: the prefix lengths of their addresses and
+ * which of protocol, source port and destination port they pin to one
+ * value. Each shape has a hash table keyed on those fields, masked; a
+ * packet masks its own fields the same way for each table and finds, in one
+ * probe, the bucket of rules that can match it there, checked in priority
+ * order. A rule may sit in a table of a less specific shape than its own
+ * (TupleMerge's relaxation), so that few tables serve many rule shapes; a
+ * bucket that grows past a limit is split into a more specific table.
+ * Tables are visited by the best priority they hold, and a lookup stops at
+ * the first that cannot beat what it found.
  */
 
 #include "classify.h"
 
-#define KFW_CLS_STRIDE	4
-#define KFW_CLS_FANOUT	BIT(KFW_CLS_STRIDE)
+/* TupleMerge's collision limit: a bucket with more rules is split. */
+#define KFW_CLS_BUCKET_LIMIT	40
+/* The depth of a split's own insertions, which split nothing. */
+#define KFW_CLS_SPLIT_DEPTH	1
 
-enum kfw_cls_trie_id {
-	KFW_CLS_SRC4,
-	KFW_CLS_DST4,
-	KFW_CLS_SRC6,
-	KFW_CLS_DST6,
-	KFW_CLS_SPORT,
-	KFW_CLS_DPORT,
-	KFW_CLS_TRIES,
+/* Tags of slots: 0 is a slot never used, 1 one whose key left; live ones are >= 2. */
+#define KFW_CLS_TAG_EMPTY	0
+#define KFW_CLS_TAG_DEAD	1
+
+/* Which exact values beside the addresses a table keys on. */
+enum kfw_cls_keys {
+	KFW_CLS_KEY_PROTO	= BIT(0),
+	KFW_CLS_KEY_SPORT	= BIT(1),
+	KFW_CLS_KEY_DPORT	= BIT(2),
+};
+
+/* Packets by what their lookup can use: family, then ports, then protocol. */
+#define KFW_CLS_CLASSES		8
+
+/**
+ * struct kfw_cls_shape - the fields a table keys on: TupleMerge's tuple
+ * @family: NFPROTO_IPV4 or NFPROTO_IPV6, or 0 for a table without addresses,
+ *	whose rules may match either family
+ * @src_len: source prefix length keyed on
+ * @dst_len: destination prefix length keyed on
+ * @keys: enum kfw_cls_keys
+ */
+struct kfw_cls_shape {
+	u8 family;
+	u8 src_len;
+	u8 dst_len;
+	u8 keys;
+};
+
+/*
+ * A key, in host order: the source address (IPv4 in the first word), the
+ * destination address, sport << 16 | dport, the protocol.
+ */
+#define KFW_CLS_KEY_WORDS	10
+
+struct kfw_cls_key {
+	u32 word[KFW_CLS_KEY_WORDS];
 };
 
 /**
- * struct kfw_cls_hint - what one rule, or every rule of a vector, asks of the
- *	protocol and destination port: most candidates fail on one of them
- * @dport: the destination ports, if @has_dport (for a vector, the smallest
- *	range holding those of all its entries)
- * @proto: the protocol, 0 if none is asked for (or 0 is)
- * @has_dport: destination ports are asked for (by every entry, for a vector)
+ * struct kfw_cls_hint - what a rule asks of the ports and protocol, so that
+ *	most candidates fail without a look at the rule itself
  */
 struct kfw_cls_hint {
+	struct kfw_port_range sport;
 	struct kfw_port_range dport;
+	__be32 src, src_mask, dst, dst_mask;
 	u8 proto;
-	bool has_dport;
+	bool has_proto;
+	bool has_ports;
+	bool whole;
 };
 
-/**
- * struct kfw_cls_entry - one rule in a vector
- * @prio: the rule's priority, copied here so scans stay in the vector
- * @match: the rule's match; NULL once removed in place
- * @hint: copied from the rule, so that most candidates are rejected without
- *	a cache miss on the rule itself
- */
 struct kfw_cls_entry {
 	u64 prio;
 	const struct kfw_match *match;
@@ -202,439 +88,289 @@ struct kfw_cls_entry {
 };
 
 /**
- * struct kfw_cls_vec - candidates, by increasing priority; while readers can
- *	see it, only ever appended to (see kfw_cls_vec_add())
+ * struct kfw_cls_bucket - the rules of one key of one table, by priority;
+ *	while readers can see it, only ever appended to, else replaced whole
  * @rcu: for freeing after a grace period
- * @refs: how many slots point to it (writers only): the slots of one
- *	expanded prefix share their vector while their contents are equal
- * @len: number of entries readers may look at, stored after the entries
  * @cap: room for entries
- * @hint: what all the entries ask: a packet it rejects matches none of them
+ * @len: entries readers may look at, stored after the entries
+ * @split_at: the length at which a split last found nothing to split by
  * @entry: the entries
  */
-struct kfw_cls_vec {
+struct kfw_cls_bucket {
 	struct rcu_head rcu;
-	unsigned int refs;
-	unsigned int len;
 	unsigned int cap;
-	struct kfw_cls_hint hint;
+	unsigned int len;
+	unsigned int split_at;
 	struct kfw_cls_entry entry[];
 };
 
-union kfw_cls_slot {
-	struct kfw_cls_node __rcu *child;
-	struct kfw_cls_vec __rcu *vec;
+struct kfw_cls_slot {
+	struct kfw_cls_key key;
+	struct kfw_cls_bucket __rcu *bucket;
 };
 
 /**
- * struct kfw_cls_node - one level of a trie
+ * struct kfw_cls_slots - a table's open-addressing hash: slots and their tags
  * @rcu: for freeing after a grace period
- * @child_map: nibble values that have a child
- * @vec_map: nibble values that have a vector (which may be NULL)
- * @slot: the children in nibble order, then the vectors in nibble order
+ * @mask: number of slots, less one (a power of two, less one)
+ * @used: slots not empty (live or dead)
+ * @tag: one per slot, after the slots: 0 empty, 1 dead, else a live slot's
+ *	hash bits; readers probe the tags, which stay in cache, and look at a
+ *	slot only when its tag is theirs
  */
-struct kfw_cls_node {
+struct kfw_cls_slots {
 	struct rcu_head rcu;
-	u16 child_map;
-	u16 vec_map;
-	union kfw_cls_slot slot[];
+	u32 mask;
+	u32 used;
+	u16 *tag;
+	struct kfw_cls_slot slot[];
+};
+
+/**
+ * struct kfw_cls_table - every rule of one shape
+ * @rcu: for freeing after a grace period
+ * @shape: what it keys on
+ * @mask: the key's bits that it keys on
+ * @slots: its hash
+ * @best: no rule in it has a smaller priority (a bound: removals leave it)
+ * @rules: rules in it
+ * @live: keys in it
+ */
+struct kfw_cls_table {
+	struct rcu_head rcu;
+	struct kfw_cls_shape shape;
+	struct kfw_cls_key mask;
+	struct kfw_cls_slots __rcu *slots;
+	u64 best;
+	unsigned int rules;
+	unsigned int live;
+};
+
+/**
+ * struct kfw_cls_order - the tables a class of packets looks in, by best
+ *	priority: a lookup stops at the first table that cannot beat what it
+ *	found. Replaced whole when tables come, go or improve.
+ */
+struct kfw_cls_order {
+	struct rcu_head rcu;
+	unsigned int cap;
+	unsigned int len;
+	struct {
+		u64 best;
+		const struct kfw_cls_table *table;
+	} item[];
 };
 
 /**
  * struct kfw_cls - the classifier of one direction
- * @root: the root of each trie, by enum kfw_cls_trie_id
- * @rest: rules that no trie indexes
+ * @order: by packet class, the tables to look in
+ * @tables: every table (writers only)
+ * @nr_tables: how many
+ * @cap_tables: room in @tables
  * @live: readers may exist, so what is replaced waits for a grace period
  * @stats: what it holds
  */
 struct kfw_cls {
-	struct kfw_cls_node __rcu *root[KFW_CLS_TRIES];
-	struct kfw_cls_skip __rcu *skip[KFW_CLS_TRIES];
-	struct kfw_cls_vec __rcu *rest;
+	struct kfw_cls_order __rcu *order[KFW_CLS_CLASSES];
+	struct kfw_cls_table **tables;
+	unsigned int nr_tables;
+	unsigned int cap_tables;
 	bool live;
 	struct kfw_cls_stats stats;
 };
 
-/* A key: up to 128 bits in host order, most significant word first. */
-struct kfw_cls_key {
-	u32 word[4];
-};
+/* --- Keys ------------------------------------------------------------------ */
 
-/**
- * struct kfw_cls_skip - where lookups in a trie start
- * @rcu: for freeing after a grace period
- * @depth: how many levels from the root lead, one child each, to @node,
- *	with no vector on the way
- * @key: the nibbles of that path, the rest zero
- * @node: the node at @depth
- *
- * When every rule of a trie lies in one network (all of them in
- * 198.18.0.0/15, say), the top levels hold nothing but the way down, and a
- * packet outside the network can find nothing there. Lookups compare the
- * packet with @key at once and start at @node.
- */
-struct kfw_cls_skip {
-	struct rcu_head rcu;
-	unsigned int depth;
-	struct kfw_cls_key key;
-	struct kfw_cls_node *node;
-};
-
-/* A prefix of a key: where a rule sits in a trie. */
-struct kfw_cls_prefix {
-	struct kfw_cls_key key;
-	unsigned int len;
-};
-
-/*
- * Where a rule could be indexed: a trie, and there either one address prefix
- * or a port range, which stands for the aligned prefixes that cover it.
- */
-struct kfw_cls_place {
-	enum kfw_cls_trie_id trie;
-	bool ports;
-	struct kfw_cls_prefix addr;
-	struct kfw_port_range range;
-};
-
-static const unsigned int kfw_cls_depth[KFW_CLS_TRIES] = {
-	[KFW_CLS_SRC4] = 32 / KFW_CLS_STRIDE,
-	[KFW_CLS_DST4] = 32 / KFW_CLS_STRIDE,
-	[KFW_CLS_SRC6] = 128 / KFW_CLS_STRIDE,
-	[KFW_CLS_DST6] = 128 / KFW_CLS_STRIDE,
-	[KFW_CLS_SPORT] = 16 / KFW_CLS_STRIDE,
-	[KFW_CLS_DPORT] = 16 / KFW_CLS_STRIDE,
-};
-
-static unsigned int kfw_cls_nibble(const struct kfw_cls_key *key,
-				   unsigned int depth)
-{
-	return (key->word[depth / 8] >> (28 - KFW_CLS_STRIDE * (depth % 8))) &
-	       (KFW_CLS_FANOUT - 1);
-}
-
-/* How many of the map's nibbles come before @nibble: its index in the slots. */
-static unsigned int kfw_cls_below(u16 map, unsigned int nibble)
-{
-	return kfw_cls_popcount16(map & (BIT(nibble) - 1));
-}
-
-static unsigned int kfw_cls_vec_index(const struct kfw_cls_node *node,
-				      unsigned int nibble)
-{
-	return kfw_cls_popcount16(node->child_map) +
-	       kfw_cls_below(node->vec_map, nibble);
-}
-
-static size_t kfw_cls_node_size(u16 child_map, u16 vec_map)
-{
-	return sizeof(struct kfw_cls_node) +
-	       (kfw_cls_popcount16(child_map) + kfw_cls_popcount16(vec_map)) *
-	       sizeof(union kfw_cls_slot);
-}
-
-static size_t kfw_cls_vec_size(unsigned int cap)
-{
-	return sizeof(struct kfw_cls_vec) + cap * sizeof(struct kfw_cls_entry);
-}
-
-static void kfw_cls_addr_key(struct kfw_cls_key *key,
-			     const union nf_inet_addr *addr)
+static void kfw_cls_addr_words(u32 *word, const union nf_inet_addr *addr,
+			       u8 family)
 {
 	unsigned int i;
 
 	for (i = 0; i < 4; i++)
-		key->word[i] = ntohl(addr->all[i]);
+		word[i] = family == NFPROTO_IPV4 && i ? 0 : ntohl(addr->all[i]);
 }
 
-static void kfw_cls_port_key(struct kfw_cls_key *key, u32 port)
+/* The top @len bits of a 128-bit address in four host-order words. */
+static void kfw_cls_prefix_mask(u32 *word, unsigned int len)
+{
+	unsigned int i, bits;
+
+	for (i = 0; i < 4; i++) {
+		bits = len > 32 * i ? min(len - 32 * i, 32U) : 0;
+		word[i] = bits ? ~0U << (32 - bits) : 0;
+	}
+}
+
+static void kfw_cls_shape_mask(const struct kfw_cls_shape *shape,
+			       struct kfw_cls_key *mask)
+{
+	memset(mask, 0, sizeof(*mask));
+	kfw_cls_prefix_mask(&mask->word[0], shape->src_len);
+	kfw_cls_prefix_mask(&mask->word[4], shape->dst_len);
+	if (shape->keys & KFW_CLS_KEY_SPORT)
+		mask->word[8] |= 0xffff0000;
+	if (shape->keys & KFW_CLS_KEY_DPORT)
+		mask->word[8] |= 0x0000ffff;
+	if (shape->keys & KFW_CLS_KEY_PROTO)
+		mask->word[9] = 0xff;
+}
+
+/* A packet's key; fields it lacks are 0, and no table that keys on them applies. */
+static void kfw_cls_packet_key(const struct kfw_packet *pkt,
+			       struct kfw_cls_key *key)
+{
+	kfw_cls_addr_words(&key->word[0], &pkt->src, pkt->family);
+	kfw_cls_addr_words(&key->word[4], &pkt->dst, pkt->family);
+	key->word[8] = pkt->has_ports ? (u32)pkt->sport << 16 | pkt->dport : 0;
+	key->word[9] = pkt->has_proto ? pkt->proto : 0;
+}
+
+/* A rule's key, its fields' first values: masked, the key of its table. */
+static void kfw_cls_match_key(const struct kfw_match *match,
+			      struct kfw_cls_key *key)
 {
 	memset(key, 0, sizeof(*key));
-	key->word[0] = port << 16;
+	if (match->fields & KFW_MATCH_SRC)
+		kfw_cls_addr_words(&key->word[0], &match->src, match->family);
+	if (match->fields & KFW_MATCH_DST)
+		kfw_cls_addr_words(&key->word[4], &match->dst, match->family);
+	if (match->fields & KFW_MATCH_SPORT)
+		key->word[8] |= (u32)match->sport.first << 16;
+	if (match->fields & KFW_MATCH_DPORT)
+		key->word[8] |= match->dport.first;
+	if (match->fields & KFW_MATCH_PROTO)
+		key->word[9] = match->proto;
 }
 
-/* --- Lookup ----------------------------------------------------------------- */
+static void kfw_cls_key_and(struct kfw_cls_key *out, const struct kfw_cls_key *key,
+			    const struct kfw_cls_key *mask)
+{
+	unsigned int i;
 
-/* The best candidate so far: only a smaller priority can beat it. */
-struct kfw_cls_best {
-	u64 prio;
-	const struct kfw_match *match;
-};
+	for (i = 0; i < KFW_CLS_KEY_WORDS; i++)
+		out->word[i] = key->word[i] & mask->word[i];
+}
 
-/* Could a rule, or a vector's rules, match @pkt, by what @hint knows of them? */
+static bool kfw_cls_key_equal(const struct kfw_cls_key *a,
+			      const struct kfw_cls_key *b)
+{
+	return !memcmp(a, b, sizeof(*a));
+}
+
+static u64 kfw_cls_hash(const struct kfw_cls_key *key)
+{
+	u64 h = 0;
+	unsigned int i;
+
+	for (i = 0; i < KFW_CLS_KEY_WORDS; i += 2)
+		h = (h ^ ((u64)key->word[i] << 32 | key->word[i + 1])) *
+		    0x9E3779B97F4A7C15ULL;
+	/* Masked keys end in zeros: mix the high bits down (MurmurHash3's finaliser). */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 33);
+}
+
+/* The tag of a live slot with hash @hash: never EMPTY or DEAD. */
+static u16 kfw_cls_tag(u64 hash)
+{
+	return (u16)(hash >> 40) | 2;
+}
+
+/* --- Lookup ------------------------------------------------------------------ */
+
+static unsigned int kfw_cls_class(const struct kfw_packet *pkt)
+{
+	return (pkt->family == NFPROTO_IPV6) << 2 |
+	       (pkt->has_ports && !(pkt->unknown & (KFW_PACKET_UNKNOWN_SPORT |
+						    KFW_PACKET_UNKNOWN_DPORT))) << 1 |
+	       pkt->has_proto;
+}
+
 static bool kfw_cls_admits(const struct kfw_cls_hint *hint,
 			   const struct kfw_packet *pkt)
 {
-	if (hint->proto && (!pkt->has_proto || pkt->proto != hint->proto))
+	if (hint->has_proto && (!pkt->has_proto || pkt->proto != hint->proto))
 		return false;
-	if (hint->has_dport &&
-	    (!pkt->has_ports || pkt->dport < hint->dport.first ||
+	if (hint->has_ports &&
+	    (!pkt->has_ports || pkt->sport < hint->sport.first ||
+	     pkt->sport > hint->sport.last || pkt->dport < hint->dport.first ||
 	     pkt->dport > hint->dport.last))
+		return false;
+	if (((pkt->src.ip ^ hint->src) & hint->src_mask) |
+	    ((pkt->dst.ip ^ hint->dst) & hint->dst_mask))
 		return false;
 	return true;
 }
 
-static void kfw_cls_scan(const struct kfw_cls_vec *vec,
-			 const struct kfw_packet *pkt, struct kfw_cls_best *best)
+/* Where @key is in @slots, or -1; for readers and writers alike. */
+static s32 kfw_cls_find(const struct kfw_cls_slots *slots,
+			const struct kfw_cls_key *key)
 {
-	const struct kfw_cls_entry *entry;
-	const struct kfw_match *match;
-	unsigned int i, len;
+	u64 hash = kfw_cls_hash(key);
+	u16 tag = kfw_cls_tag(hash), seen;
+	u32 i;
 
-	if (!kfw_cls_admits(&vec->hint, pkt))
-		return;
-	/* Pairs with the store in kfw_cls_vec_add(): entries below are whole. */
-	len = smp_load_acquire(&vec->len);
-	for (i = 0; i < len; i++) {
-		entry = &vec->entry[i];
-		if (entry->prio >= best->prio)
-			return;
-		if (!kfw_cls_admits(&entry->hint, pkt))
-			continue;
-		match = READ_ONCE(entry->match);
-		if (match && kfw_match_packet(match, pkt)) {
-			best->prio = entry->prio;
-			best->match = match;
-			return;
-		}
+	for (i = hash & slots->mask;; i = (i + 1) & slots->mask) {
+		/* Pairs with the store in kfw_cls_slot_add(): the slot is whole. */
+		seen = smp_load_acquire(&slots->tag[i]);
+		if (seen == KFW_CLS_TAG_EMPTY)
+			return -1;
+		if (seen == tag && kfw_cls_key_equal(&slots->slot[i].key, key))
+			return i;
 	}
 }
 
-/* Do the first @depth nibbles of two keys differ? */
-static bool kfw_cls_differ(const struct kfw_cls_key *a,
-			   const struct kfw_cls_key *b, unsigned int depth)
-{
-	unsigned int bits = depth * KFW_CLS_STRIDE, i;
-
-	for (i = 0; bits >= 32; i++, bits -= 32)
-		if (a->word[i] != b->word[i])
-			return true;
-	return bits && ((a->word[i] ^ b->word[i]) >> (32 - bits));
-}
-
-static void kfw_cls_walk(const struct kfw_cls *cls, enum kfw_cls_trie_id trie,
-			 const struct kfw_cls_key *key,
-			 const struct kfw_packet *pkt, struct kfw_cls_best *best)
-{
-	const struct kfw_cls_skip *skip = rcu_dereference(cls->skip[trie]);
-	unsigned int depth = 0, end = kfw_cls_depth[trie], nibble;
-	const struct kfw_cls_node *node;
-	const struct kfw_cls_vec *vec;
-	u32 bits = 0;
-
-	if (skip) {
-		if (kfw_cls_differ(key, &skip->key, skip->depth))
-			return;
-		node = skip->node;
-		depth = skip->depth;
-		bits = key->word[depth / 8] << (KFW_CLS_STRIDE * (depth % 8));
-	} else {
-		node = rcu_dereference(cls->root[trie]);
-	}
-	for (; node && depth < end; depth++) {
-		/* The key's nibbles, most significant first, word by word. */
-		if (!(depth % 8))
-			bits = key->word[depth / 8];
-		nibble = bits >> (32 - KFW_CLS_STRIDE);
-		bits <<= KFW_CLS_STRIDE;
-		if (node->vec_map & BIT(nibble)) {
-			vec = rcu_dereference(node->slot[kfw_cls_vec_index(node, nibble)].vec);
-			if (vec)
-				kfw_cls_scan(vec, pkt, best);
-		}
-		if (!(node->child_map & BIT(nibble)))
-			break;
-		node = rcu_dereference(node->slot[kfw_cls_below(node->child_map, nibble)].child);
-	}
-}
-
-/**
- * kfw_cls_lookup() - the first rule that matches a packet
- * @cls: the classifier, under rcu_read_lock() once published
- * @pkt: the packet
- *
- * Return: the match of the rule with the smallest priority among those that
- * match @pkt, or NULL.
- */
 const struct kfw_match *kfw_cls_lookup(const struct kfw_cls *cls,
 				       const struct kfw_packet *pkt)
 {
-	struct kfw_cls_best best = { .prio = U64_MAX };
-	bool v4 = pkt->family == NFPROTO_IPV4;
-	const struct kfw_cls_vec *rest;
-	struct kfw_cls_key key;
+	const struct kfw_cls_order *order;
+	const struct kfw_cls_bucket *bucket;
+	const struct kfw_cls_slots *slots;
+	const struct kfw_match *match, *found = NULL;
+	const struct kfw_cls_entry *entry;
+	struct kfw_cls_key key, masked;
+	bool plain = pkt->family == NFPROTO_IPV4 && !pkt->unknown;
+	u64 best = U64_MAX;
+	unsigned int i, j, len;
+	s32 at;
 
-	kfw_cls_addr_key(&key, &pkt->src);
-	kfw_cls_walk(cls, v4 ? KFW_CLS_SRC4 : KFW_CLS_SRC6, &key, pkt, &best);
-	kfw_cls_addr_key(&key, &pkt->dst);
-	kfw_cls_walk(cls, v4 ? KFW_CLS_DST4 : KFW_CLS_DST6, &key, pkt, &best);
-	if (pkt->has_ports) {
-		kfw_cls_port_key(&key, pkt->sport);
-		kfw_cls_walk(cls, KFW_CLS_SPORT, &key, pkt, &best);
-		kfw_cls_port_key(&key, pkt->dport);
-		kfw_cls_walk(cls, KFW_CLS_DPORT, &key, pkt, &best);
-	}
-	rest = rcu_dereference(cls->rest);
-	if (rest)
-		kfw_cls_scan(rest, pkt, &best);
-	return best.match;
-}
-
-/* --- Where a rule goes ------------------------------------------------------ */
-
-/* The places a rule could be indexed in, in the order that breaks ties. */
-static unsigned int kfw_cls_places(const struct kfw_match *match,
-				   struct kfw_cls_place *places)
-{
-	bool v4 = match->family == NFPROTO_IPV4;
-	unsigned int nr = 0;
-
-	if ((match->fields & KFW_MATCH_SRC) && match->src_prefix) {
-		places[nr].trie = v4 ? KFW_CLS_SRC4 : KFW_CLS_SRC6;
-		places[nr].ports = false;
-		kfw_cls_addr_key(&places[nr].addr.key, &match->src);
-		places[nr++].addr.len = match->src_prefix;
-	}
-	if ((match->fields & KFW_MATCH_DST) && match->dst_prefix) {
-		places[nr].trie = v4 ? KFW_CLS_DST4 : KFW_CLS_DST6;
-		places[nr].ports = false;
-		kfw_cls_addr_key(&places[nr].addr.key, &match->dst);
-		places[nr++].addr.len = match->dst_prefix;
-	}
-	if ((match->fields & KFW_MATCH_DPORT) &&
-	    (match->dport.first || match->dport.last != 0xffff)) {
-		places[nr].trie = KFW_CLS_DPORT;
-		places[nr].ports = true;
-		places[nr++].range = match->dport;
-	}
-	if ((match->fields & KFW_MATCH_SPORT) &&
-	    (match->sport.first || match->sport.last != 0xffff)) {
-		places[nr].trie = KFW_CLS_SPORT;
-		places[nr].ports = true;
-		places[nr++].range = match->sport;
-	}
-	return nr;
-}
-
-/*
- * The prefixes of a place, one per call: *@cursor starts at 0 and the call
- * returns false after the last. A port range is cut into the largest aligned
- * blocks that cover it exactly, the cursor being the next port to cover.
- */
-static bool kfw_cls_next_prefix(const struct kfw_cls_place *place, u32 *cursor,
-				struct kfw_cls_prefix *prefix)
-{
-	u32 port, size;
-	unsigned int bits;
-
-	if (!place->ports) {
-		if (*cursor)
-			return false;
-		*prefix = place->addr;
-		*cursor = 1;
-		return true;
-	}
-	port = max_t(u32, *cursor, place->range.first);
-	if (port > place->range.last)
-		return false;
-	for (bits = 0; bits < 16; bits++) {
-		size = 1U << (bits + 1);
-		if ((port & (size - 1)) || port + size - 1 > place->range.last)
-			break;
-	}
-	kfw_cls_port_key(&prefix->key, port);
-	prefix->len = 16 - bits;
-	*cursor = port + (1U << bits);
-	return true;
-}
-
-/* The nibble values a prefix covers in the node at its depth. */
-static void kfw_cls_span(const struct kfw_cls_prefix *prefix,
-			 unsigned int *depth, unsigned int *first,
-			 unsigned int *count)
-{
-	*depth = (prefix->len - 1) / KFW_CLS_STRIDE;
-	*count = 1U << (KFW_CLS_STRIDE * (*depth + 1) - prefix->len);
-	*first = kfw_cls_nibble(&prefix->key, *depth) & ~(*count - 1);
-}
-
-/* Writers' view: the caller serialises them, so no lock is named here. */
-static struct kfw_cls_node *kfw_cls_deref_node(struct kfw_cls_node __rcu *const *link)
-{
-	return rcu_dereference_protected(*link, 1);
-}
-
-static struct kfw_cls_vec *kfw_cls_deref_vec(struct kfw_cls_vec __rcu *const *link)
-{
-	return rcu_dereference_protected(*link, 1);
-}
-
-static struct kfw_cls_vec *kfw_cls_vec_at(struct kfw_cls_node *node,
-					  unsigned int nibble)
-{
-	if (!node || !(node->vec_map & BIT(nibble)))
+	order = rcu_dereference(cls->order[kfw_cls_class(pkt)]);
+	if (!order)
 		return NULL;
-	return kfw_cls_deref_vec(&node->slot[kfw_cls_vec_index(node, nibble)].vec);
-}
+	kfw_cls_packet_key(pkt, &key);
+	for (i = 0; i < order->len && order->item[i].best < best; i++) {
+		const struct kfw_cls_table *table = order->item[i].table;
 
-/*
- * The node at @depth on a prefix's path, if the path goes that far. With
- * @above, also the number of entries a packet meets on the way there.
- */
-static struct kfw_cls_node *kfw_cls_find(struct kfw_cls *cls,
-					 enum kfw_cls_trie_id trie,
-					 const struct kfw_cls_prefix *prefix,
-					 unsigned int depth, unsigned int *above)
-{
-	struct kfw_cls_node *node = kfw_cls_deref_node(&cls->root[trie]);
-	struct kfw_cls_vec *vec;
-	unsigned int d, nibble;
-
-	for (d = 0; node && d < depth; d++) {
-		nibble = kfw_cls_nibble(&prefix->key, d);
-		vec = above ? kfw_cls_vec_at(node, nibble) : NULL;
-		if (vec)
-			*above += vec->len;
-		if (!(node->child_map & BIT(nibble)))
-			return NULL;
-		node = kfw_cls_deref_node(&node->slot[kfw_cls_below(node->child_map,
-								    nibble)].child);
-	}
-	return node;
-}
-
-/*
- * How crowded a place is: the most entries a packet that the rule would
- * match there meets on its way down to the rule (other rules it must be
- * checked against first), and how many entries the rule would take.
- */
-static void kfw_cls_crowding(struct kfw_cls *cls,
-			     const struct kfw_cls_place *place,
-			     unsigned int *crowd, unsigned int *entries)
-{
-	unsigned int n, depth, first, count, above;
-	struct kfw_cls_prefix prefix;
-	struct kfw_cls_node *node;
-	struct kfw_cls_vec *vec;
-	u32 cursor = 0;
-
-	*crowd = 0;
-	*entries = 0;
-	while (kfw_cls_next_prefix(place, &cursor, &prefix)) {
-		kfw_cls_span(&prefix, &depth, &first, &count);
-		*entries += count;
-		above = 0;
-		node = kfw_cls_find(cls, place->trie, &prefix, depth, &above);
-		*crowd = max(*crowd, above);
-		for (n = first; n < first + count; n++) {
-			vec = kfw_cls_vec_at(node, n);
-			if (vec)
-				*crowd = max(*crowd, above + vec->len);
+		kfw_cls_key_and(&masked, &key, &table->mask);
+		slots = rcu_dereference(table->slots);
+		at = kfw_cls_find(slots, &masked);
+		if (at < 0)
+			continue;
+		bucket = rcu_dereference(slots->slot[at].bucket);
+		/* Pairs with the store in kfw_cls_bucket_with(): entries below are whole. */
+		len = smp_load_acquire(&bucket->len);
+		for (j = 0; j < len; j++) {
+			entry = &bucket->entry[j];
+			if (entry->prio >= best)
+				break;
+			if (!kfw_cls_admits(&entry->hint, pkt))
+				continue;
+			match = READ_ONCE(entry->match);
+			if (match && ((plain && entry->hint.whole) ||
+				      kfw_match_packet(match, pkt))) {
+				best = entry->prio;
+				found = match;
+				break;
+			}
 		}
 	}
+	return found;
 }
 
-/* --- Memory ----------------------------------------------------------------- */
+/* --- Memory ---------------------------------------------------------------------- */
 
 static void *kfw_cls_alloc(struct kfw_cls *cls, size_t size)
 {
@@ -645,466 +381,566 @@ static void *kfw_cls_alloc(struct kfw_cls *cls, size_t size)
 	return ptr;
 }
 
-/* Frees a vector no reader can see: never published, or being destroyed. */
-static void kfw_cls_vec_free(struct kfw_cls *cls, struct kfw_cls_vec *vec)
+static size_t kfw_cls_bucket_size(unsigned int len)
 {
-	cls->stats.bytes -= kfw_cls_vec_size(vec->cap);
-	kfw_cls_free(vec);
+	return sizeof(struct kfw_cls_bucket) + len * sizeof(struct kfw_cls_entry);
+}
+
+static size_t kfw_cls_slots_size(u32 nr)
+{
+	return sizeof(struct kfw_cls_slots) + nr * (sizeof(struct kfw_cls_slot) + sizeof(u16));
+}
+
+static size_t kfw_cls_order_size(unsigned int len)
+{
+	struct kfw_cls_order *order;
+
+	return struct_size(order, item, len);
 }
 
 /*
- * Drops a slot's reference to a replaced vector; the last one frees it, now
- * or after a grace period if readers may see it.
+ * Memory readers may still hold is freed after a grace period once the
+ * classifier is published, at once before.
  */
-static void kfw_cls_vec_retire(struct kfw_cls *cls, struct kfw_cls_vec *vec)
+#define kfw_cls_retire(cls, ptr, size) do {				\
+	(cls)->stats.bytes -= (size);					\
+	if ((cls)->live)						\
+		kfw_cls_free_rcu(ptr, rcu);				\
+	else								\
+		kfw_cls_free(ptr);					\
+} while (0)
+
+/* --- Buckets, slots, tables ------------------------------------------------------ */
+
+static struct kfw_cls_bucket *kfw_cls_bucket_deref(struct kfw_cls_slot *slot)
 {
-	if (--vec->refs)
-		return;
-	if (!cls->live) {
-		kfw_cls_vec_free(cls, vec);
-		return;
-	}
-	cls->stats.bytes -= kfw_cls_vec_size(vec->cap);
-	kfw_cls_free_rcu(vec, rcu);
+	return rcu_dereference_protected(slot->bucket, 1);
 }
 
-/* Likewise for a node that a grown copy replaced; its slots live on. */
-static void kfw_cls_node_retire(struct kfw_cls *cls, struct kfw_cls_node *node)
+static struct kfw_cls_slots *kfw_cls_slots_deref(struct kfw_cls_table *table)
 {
-	cls->stats.bytes -= kfw_cls_node_size(node->child_map, node->vec_map);
-	if (cls->live)
-		kfw_cls_free_rcu(node, rcu);
-	else
-		kfw_cls_free(node);
-}
-
-/* Frees a subtree no reader can see, its vectors included. */
-static void kfw_cls_tree_free(struct kfw_cls *cls, struct kfw_cls_node *node)
-{
-	unsigned int i, children, slots;
-	struct kfw_cls_vec *vec;
-
-	if (!node)
-		return;
-	children = kfw_cls_popcount16(node->child_map);
-	slots = children + kfw_cls_popcount16(node->vec_map);
-	for (i = 0; i < children; i++)
-		kfw_cls_tree_free(cls, kfw_cls_deref_node(&node->slot[i].child));
-	for (; i < slots; i++) {
-		vec = kfw_cls_deref_vec(&node->slot[i].vec);
-		if (vec && !--vec->refs)
-			kfw_cls_vec_free(cls, vec);
-	}
-	cls->stats.bytes -= kfw_cls_node_size(node->child_map, node->vec_map);
-	cls->stats.nodes--;
-	kfw_cls_free(node);
-}
-
-/* --- Changing vectors and nodes ----------------------------------------------- */
-
-/*
- * Makes @all admit what @one asks too. Each field only ever gets weaker,
- * one store at a time, so a reader that sees some stores and not others
- * still admits every packet the old hint did.
- */
-static void kfw_cls_hint_widen(struct kfw_cls_hint *all,
-			       const struct kfw_cls_hint *one)
-{
-	if (one->proto != all->proto)
-		WRITE_ONCE(all->proto, 0);
-	if (!one->has_dport)
-		WRITE_ONCE(all->has_dport, false);
-	if (one->dport.first < all->dport.first)
-		WRITE_ONCE(all->dport.first, one->dport.first);
-	if (one->dport.last > all->dport.last)
-		WRITE_ONCE(all->dport.last, one->dport.last);
-}
-
-/* Works out what all the entries of @vec ask, for kfw_cls_scan(). */
-static void kfw_cls_vec_summarise(struct kfw_cls_vec *vec)
-{
-	unsigned int i;
-
-	vec->hint = vec->entry[0].hint;
-	for (i = 1; i < vec->len; i++)
-		kfw_cls_hint_widen(&vec->hint, &vec->entry[i].hint);
+	return rcu_dereference_protected(table->slots, 1);
 }
 
 /*
- * Adds @entry to @old (which may be NULL) in its place by priority.
- *
- * A vector that no other slot shares and that has room takes the entry in
- * place, if no reader can see it yet (a table being built) or if the entry
- * goes last (rules are mostly appended): readers look only below @len, which
- * is stored after the entry is written. Otherwise the result is a copy with
- * room to grow by half, which the caller publishes in @old's place, so that
- * appending n rules to one vector costs O(n), not O(n^2).
- *
- * Return: @old itself, a new vector, or NULL without memory.
+ * @old with @entry added in its place by priority, and without the entries
+ * cleared in place. An entry that comes last goes in place when there is
+ * room, written before the length that shows it; a new bucket has room to
+ * grow by half, so n rules appended to one key cost O(n) copies in all.
  */
-static struct kfw_cls_vec *kfw_cls_vec_add(struct kfw_cls *cls,
-					   struct kfw_cls_vec *old,
-					   const struct kfw_cls_entry *entry)
+static struct kfw_cls_bucket *kfw_cls_bucket_with(struct kfw_cls *cls,
+						  struct kfw_cls_bucket *old,
+						  const struct kfw_cls_entry *entry)
 {
-	unsigned int len = old ? old->len : 0, at = len;
-	struct kfw_cls_vec *vec;
+	unsigned int len = old ? old->len : 0, i, n = 0;
+	struct kfw_cls_bucket *bucket;
+	bool placed = false;
 
-	while (at && old->entry[at - 1].prio > entry->prio)
-		at--;
-	if (old && old->refs == 1 && len < old->cap &&
-	    (at == len || !cls->live)) {
-		memmove(old->entry + at + 1, old->entry + at,
-			(len - at) * sizeof(*entry));
-		old->entry[at] = *entry;
-		kfw_cls_hint_widen(&old->hint, &entry->hint);
-		/* Pairs with kfw_cls_scan(): the entry is whole before it counts. */
+	if (old && len < old->cap && old->entry[len - 1].prio < entry->prio) {
+		old->entry[len] = *entry;
+		/* Pairs with the load in kfw_cls_lookup(). */
 		smp_store_release(&old->len, len + 1);
 		return old;
 	}
-
-	vec = kfw_cls_alloc(cls, kfw_cls_vec_size(len + 1 + len / 2));
-	if (!vec)
+	bucket = kfw_cls_alloc(cls, kfw_cls_bucket_size(len + 1 + len / 2));
+	if (!bucket)
 		return NULL;
-	if (at)
-		memcpy(vec->entry, old->entry, at * sizeof(*entry));
-	vec->entry[at] = *entry;
-	if (len > at)
-		memcpy(vec->entry + at + 1, old->entry + at,
-		       (len - at) * sizeof(*entry));
-	vec->len = len + 1;
-	vec->cap = len + 1 + len / 2;
-	vec->refs = 1;
-	kfw_cls_vec_summarise(vec);
-	return vec;
+	bucket->cap = len + 1 + len / 2;
+	bucket->split_at = old ? old->split_at : 0;
+	for (i = 0; i < len; i++) {
+		if (!old->entry[i].match)
+			continue;
+		if (!placed && old->entry[i].prio > entry->prio) {
+			bucket->entry[n++] = *entry;
+			placed = true;
+		}
+		bucket->entry[n++] = old->entry[i];
+	}
+	if (!placed)
+		bucket->entry[n++] = *entry;
+	bucket->len = n;
+	return bucket;
 }
 
-/* Where @entry is in @vec, or -1. */
-static int kfw_cls_vec_find(const struct kfw_cls_vec *vec,
-			    const struct kfw_cls_entry *entry)
+static void kfw_cls_bucket_retire(struct kfw_cls *cls,
+				  struct kfw_cls_bucket *bucket)
 {
-	unsigned int at;
-
-	for (at = 0; vec && at < vec->len; at++)
-		if (vec->entry[at].match == entry->match &&
-		    vec->entry[at].prio == entry->prio)
-			return at;
-	return -1;
+	cls->stats.entries -= bucket->len;
+	kfw_cls_retire(cls, bucket, kfw_cls_bucket_size(bucket->cap));
 }
 
-/*
- * A copy of @old without its entry @at, NULL if that leaves it empty, or @old
- * itself with the entry cleared in place when there is no memory for the
- * copy: removal must not fail.
- */
-static struct kfw_cls_vec *kfw_cls_vec_without(struct kfw_cls *cls,
-					       struct kfw_cls_vec *old,
-					       unsigned int at)
+static struct kfw_cls_slots *kfw_cls_slots_alloc(struct kfw_cls *cls, u32 nr)
 {
-	struct kfw_cls_vec *vec;
+	struct kfw_cls_slots *slots = kfw_cls_alloc(cls, kfw_cls_slots_size(nr));
 
-	if (old->len == 1)
+	if (!slots)
 		return NULL;
-	vec = kfw_cls_alloc(cls, kfw_cls_vec_size(old->len - 1));
-	if (!vec) {
-		WRITE_ONCE(old->entry[at].match, NULL);
-		return old;
-	}
-	memcpy(vec->entry, old->entry, at * sizeof(*vec->entry));
-	memcpy(vec->entry + at, old->entry + at + 1,
-	       (old->len - at - 1) * sizeof(*vec->entry));
-	vec->len = old->len - 1;
-	vec->cap = vec->len;
-	vec->refs = 0;
-	kfw_cls_vec_summarise(vec);
-	return vec;
+	slots->mask = nr - 1;
+	slots->tag = (u16 *)&slots->slot[nr];
+	return slots;
+}
+
+/* Fills a never used slot of @slots, which has one, with @key. */
+static void kfw_cls_slot_add(struct kfw_cls_slots *slots,
+			     const struct kfw_cls_key *key,
+			     struct kfw_cls_bucket *bucket)
+{
+	u64 hash = kfw_cls_hash(key);
+	u32 i;
+
+	for (i = hash & slots->mask; slots->tag[i] != KFW_CLS_TAG_EMPTY;
+	     i = (i + 1) & slots->mask)
+		;
+	slots->slot[i].key = *key;
+	RCU_INIT_POINTER(slots->slot[i].bucket, bucket);
+	slots->used++;
+	/* Pairs with the load in kfw_cls_find(). */
+	smp_store_release(&slots->tag[i], kfw_cls_tag(hash));
 }
 
 /*
- * Takes @entry out of the vectors *@links[0..@nr) point to. Slots that shared
- * a vector share its replacement. Every slot that shares a vector holding
- * @entry is among @links (the entry is there only because its prefix covers
- * the slot), so clearing an entry in place is right for all of them.
- * Return: how many slots held @entry.
+ * Dead slots are never reused, as a reader may still be reading one: a
+ * table is rehashed into fresh slots, twice as many as it has keys and
+ * never under 8, once three quarters are used.
  */
-static unsigned int kfw_cls_vecs_remove(struct kfw_cls *cls,
-					struct kfw_cls_vec __rcu **links[],
-					unsigned int nr,
-					const struct kfw_cls_entry *entry)
+static int kfw_cls_make_room(struct kfw_cls *cls, struct kfw_cls_table *table)
 {
-	struct kfw_cls_vec *old[KFW_CLS_FANOUT], *vec[KFW_CLS_FANOUT];
-	unsigned int n, m, removed = 0;
-	int at;
+	struct kfw_cls_slots *old = kfw_cls_slots_deref(table), *slots;
+	u32 nr = 8, i;
 
-	for (n = 0; n < nr; n++) {
-		old[n] = kfw_cls_deref_vec(links[n]);
-		at = kfw_cls_vec_find(old[n], entry);
-		if (at < 0) {
-			old[n] = NULL;
-			continue;
-		}
-		for (m = 0; m < n && old[m] != old[n]; m++)
-			;
-		vec[n] = m < n ? vec[m] : kfw_cls_vec_without(cls, old[n], at);
-		removed++;
-		if (vec[n] == old[n])
-			continue;
-		if (vec[n])
-			vec[n]->refs++;
-		rcu_assign_pointer(*links[n], vec[n]);
-	}
-	for (n = 0; n < nr; n++)
-		if (old[n] && vec[n] != old[n])
-			kfw_cls_vec_retire(cls, old[n]);
-	return removed;
-}
-
-/*
- * A copy of @node with the maps @child_map and @vec_map, supersets of its
- * own; the new slots are NULL. @node may be NULL, for a new node.
- */
-static struct kfw_cls_node *kfw_cls_node_grow(struct kfw_cls *cls,
-					      const struct kfw_cls_node *node,
-					      u16 child_map, u16 vec_map)
-{
-	unsigned int nibble, from = 0, to = 0;
-	struct kfw_cls_node *grown;
-
-	grown = kfw_cls_alloc(cls, kfw_cls_node_size(child_map, vec_map));
-	if (!grown)
-		return NULL;
-	cls->stats.nodes++;
-	grown->child_map = child_map;
-	grown->vec_map = vec_map;
-	for (nibble = 0; nibble < KFW_CLS_FANOUT; nibble++) {
-		if (!(child_map & BIT(nibble)))
-			continue;
-		if (node && (node->child_map & BIT(nibble)))
-			grown->slot[to] = node->slot[from++];
-		to++;
-	}
-	for (nibble = 0; nibble < KFW_CLS_FANOUT; nibble++) {
-		if (!(vec_map & BIT(nibble)))
-			continue;
-		if (node && (node->vec_map & BIT(nibble)))
-			grown->slot[to] = node->slot[from++];
-		to++;
-	}
-	return grown;
-}
-
-/*
- * Adds @entry to the vectors of nibbles [@first, @first + @count) of the node
- * *@link points to, which may not exist yet; the node is replaced by a grown
- * copy if it lacks some of those vectors. On -ENOMEM, vectors that took the
- * entry in place keep it, and the caller takes it out again.
- */
-static int kfw_cls_node_add(struct kfw_cls *cls,
-			    struct kfw_cls_node __rcu **link,
-			    unsigned int first, unsigned int count,
-			    const struct kfw_cls_entry *entry)
-{
-	struct kfw_cls_vec *old[KFW_CLS_FANOUT], *vec[KFW_CLS_FANOUT];
-	struct kfw_cls_node *node = kfw_cls_deref_node(link), *grown;
-	unsigned int n, m, end = first + count;
-	u16 want = 0;
-
-	for (n = first; n < end; n++) {
-		want |= BIT(n);
-		old[n] = kfw_cls_vec_at(node, n);
-		for (m = first; m < n && old[m] != old[n]; m++)
-			;
-		if (m < n) {
-			vec[n] = vec[m];
-			vec[n]->refs++;
-			continue;
-		}
-		vec[n] = kfw_cls_vec_add(cls, old[n], entry);
-		if (!vec[n])
-			goto nomem;
-	}
-
-	if (node && (node->vec_map & want) == want) {
-		for (n = first; n < end; n++) {
-			if (vec[n] == old[n])
-				continue;
-			rcu_assign_pointer(node->slot[kfw_cls_vec_index(node, n)].vec,
-					   vec[n]);
-			if (old[n])
-				kfw_cls_vec_retire(cls, old[n]);
-		}
+	if (old && (old->used + 1) * 4 <= (old->mask + 1) * 3)
 		return 0;
-	}
+	while (nr < 2 * (table->live + 1))
+		nr *= 2;
+	slots = kfw_cls_slots_alloc(cls, nr);
+	if (!slots)
+		return -ENOMEM;
+	for (i = 0; old && i <= old->mask; i++)
+		if (old->tag[i] > KFW_CLS_TAG_DEAD)
+			kfw_cls_slot_add(slots, &old->slot[i].key,
+					 kfw_cls_bucket_deref(&old->slot[i]));
+	rcu_assign_pointer(table->slots, slots);
+	if (old)
+		kfw_cls_retire(cls, old, kfw_cls_slots_size(old->mask + 1));
+	return 0;
+}
 
-	grown = kfw_cls_node_grow(cls, node, node ? node->child_map : 0,
-				  (node ? node->vec_map : 0) | want);
-	if (!grown)
-		goto nomem;
-	for (n = first; n < end; n++)
-		RCU_INIT_POINTER(grown->slot[kfw_cls_vec_index(grown, n)].vec,
-				 vec[n]);
-	rcu_assign_pointer(*link, grown);
-	if (node) {
-		for (n = first; n < end; n++)
-			if (old[n] && vec[n] != old[n])
-				kfw_cls_vec_retire(cls, old[n]);
-		kfw_cls_node_retire(cls, node);
+/* --- Shapes ---------------------------------------------------------------------- */
+
+static void kfw_cls_rule_shape(const struct kfw_match *match,
+			       struct kfw_cls_shape *shape)
+{
+	u16 fields = match->fields;
+
+	memset(shape, 0, sizeof(*shape));
+	if (fields & (KFW_MATCH_SRC | KFW_MATCH_DST))
+		shape->family = match->family;
+	if (fields & KFW_MATCH_SRC)
+		shape->src_len = match->src_prefix;
+	if (fields & KFW_MATCH_DST)
+		shape->dst_len = match->dst_prefix;
+	if (fields & KFW_MATCH_PROTO)
+		shape->keys |= KFW_CLS_KEY_PROTO;
+	if ((fields & KFW_MATCH_SPORT) && match->sport.first == match->sport.last)
+		shape->keys |= KFW_CLS_KEY_SPORT;
+	if ((fields & KFW_MATCH_DPORT) && match->dport.first == match->dport.last)
+		shape->keys |= KFW_CLS_KEY_DPORT;
+}
+
+/* Can a rule of shape @rule live in a table of shape @table? */
+static bool kfw_cls_fits(const struct kfw_cls_shape *table,
+			 const struct kfw_cls_shape *rule)
+{
+	return (!table->family || table->family == rule->family) &&
+	       table->src_len <= rule->src_len && table->dst_len <= rule->dst_len &&
+	       !(table->keys & ~rule->keys);
+}
+
+static unsigned int kfw_cls_specificity(const struct kfw_cls_shape *shape)
+{
+	return shape->src_len + shape->dst_len + 16 * kfw_cls_popcount16(shape->keys);
+}
+
+/*
+ * TupleMerge's relaxation: a new table keys on somewhat less than the rule
+ * that makes it, so that later rules of nearby shapes fit in it too. An
+ * address much longer than the other keeps the table alone, with its port.
+ */
+static unsigned int kfw_cls_relax_len(unsigned int len, unsigned int width)
+{
+	if (width == 128 && len > 32)
+		return len - len / 8;
+	if (len == 32)
+		return 26;
+	if (len > 24)
+		return len - 5;
+	if (len > 16)
+		return len - 4;
+	if (len > 8)
+		return len - 2;
+	return len;
+}
+
+static void kfw_cls_relax(struct kfw_cls_shape *shape)
+{
+	unsigned int width = shape->family == NFPROTO_IPV6 ? 128 : 32;
+
+	if (shape->dst_len > shape->src_len + 4) {
+		shape->src_len = 0;
+		shape->keys &= ~KFW_CLS_KEY_SPORT;
+	} else if (shape->src_len > shape->dst_len + 4) {
+		shape->dst_len = 0;
+		shape->keys &= ~KFW_CLS_KEY_DPORT;
+	}
+	shape->src_len = kfw_cls_relax_len(shape->src_len, width);
+	shape->dst_len = kfw_cls_relax_len(shape->dst_len, width);
+	if (!shape->src_len && !shape->dst_len)
+		shape->family = 0;
+}
+
+/* --- Tables and their order -------------------------------------------------------- */
+
+static struct kfw_cls_table *kfw_cls_table_find(struct kfw_cls *cls,
+						const struct kfw_cls_shape *shape)
+{
+	unsigned int i;
+
+	for (i = 0; i < cls->nr_tables; i++)
+		if (!memcmp(&cls->tables[i]->shape, shape, sizeof(*shape)))
+			return cls->tables[i];
+	return NULL;
+}
+
+static struct kfw_cls_table *kfw_cls_table_new(struct kfw_cls *cls,
+					       const struct kfw_cls_shape *shape)
+{
+	struct kfw_cls_table *table, **tables;
+	unsigned int cap;
+
+	if (cls->nr_tables == cls->cap_tables) {
+		cap = cls->cap_tables ? 2 * cls->cap_tables : 8;
+		tables = kfw_cls_alloc(cls, cap * sizeof(*tables));
+		if (!tables)
+			return NULL;
+		if (cls->nr_tables)
+			memcpy(tables, cls->tables, cls->nr_tables * sizeof(*tables));
+		/* Writers' only: no reader sees it. */
+		cls->stats.bytes -= cls->cap_tables * sizeof(*tables);
+		kfw_cls_free(cls->tables);
+		cls->tables = tables;
+		cls->cap_tables = cap;
+	}
+	table = kfw_cls_alloc(cls, sizeof(*table));
+	if (!table)
+		return NULL;
+	table->shape = *shape;
+	kfw_cls_shape_mask(shape, &table->mask);
+	table->best = U64_MAX;
+	if (kfw_cls_make_room(cls, table)) {
+		cls->stats.bytes -= sizeof(*table);
+		kfw_cls_free(table);
+		return NULL;
+	}
+	cls->tables[cls->nr_tables++] = table;
+	return table;
+}
+
+/* Does a lookup in @class look in @table? */
+static bool kfw_cls_applies(const struct kfw_cls_table *table, unsigned int class)
+{
+	const struct kfw_cls_shape *shape = &table->shape;
+	u8 family = class & 4 ? NFPROTO_IPV6 : NFPROTO_IPV4;
+
+	if (!table->rules)
+		return false;
+	if (shape->family && shape->family != family)
+		return false;
+	if ((shape->keys & (KFW_CLS_KEY_SPORT | KFW_CLS_KEY_DPORT)) && !(class & 2))
+		return false;
+	return !(shape->keys & KFW_CLS_KEY_PROTO) || (class & 1);
+}
+
+/*
+ * Publishes, for every class of packets, the tables to look in by best
+ * priority. On failure the old orders stay: they are still right, only
+ * slower, or they miss a table an insertion was about to fill, which it
+ * then undoes.
+ */
+static int kfw_cls_order_publish(struct kfw_cls *cls)
+{
+	struct kfw_cls_order *orders[KFW_CLS_CLASSES], *old;
+	unsigned int class, i, j, n;
+
+	for (class = 0; class < KFW_CLS_CLASSES; class++) {
+		orders[class] = kfw_cls_alloc(cls, kfw_cls_order_size(cls->nr_tables));
+		if (!orders[class]) {
+			while (class--)
+				kfw_cls_retire(cls, orders[class],
+					       kfw_cls_order_size(cls->nr_tables));
+			return -ENOMEM;
+		}
+	}
+	for (class = 0; class < KFW_CLS_CLASSES; class++) {
+		struct kfw_cls_order *order = orders[class];
+
+		order->cap = cls->nr_tables;
+		for (i = n = 0; i < cls->nr_tables; i++) {
+			const struct kfw_cls_table *table = cls->tables[i];
+
+			if (!kfw_cls_applies(table, class))
+				continue;
+			for (j = n++; j > 0 && order->item[j - 1].best > table->best; j--)
+				order->item[j] = order->item[j - 1];
+			order->item[j].best = table->best;
+			order->item[j].table = table;
+		}
+		order->len = n;
+		old = rcu_dereference_protected(cls->order[class], 1);
+		rcu_assign_pointer(cls->order[class], order);
+		if (old)
+			kfw_cls_retire(cls, old, kfw_cls_order_size(old->cap));
 	}
 	return 0;
-
-nomem:
-	while (n-- > first)
-		if (vec[n] != old[n] && !--vec[n]->refs)
-			kfw_cls_vec_free(cls, vec[n]);
-	return -ENOMEM;
 }
 
-/*
- * Adds @entry for one prefix of a trie. The path is followed in place while
- * it exists. Where it stops short of the prefix's depth, the missing nodes
- * are built bottom up as a private chain, which one pointer store links in:
- * into the root, or into a grown copy of the last node on the path.
- */
-static int kfw_cls_prefix_add(struct kfw_cls *cls, enum kfw_cls_trie_id trie,
-			      const struct kfw_cls_prefix *prefix,
-			      const struct kfw_cls_entry *entry)
+/* --- Insertion and removal ----------------------------------------------------------- */
+
+static void kfw_cls_entry_init(struct kfw_cls_entry *entry,
+			       const struct kfw_match *match, u64 prio)
 {
-	struct kfw_cls_node __rcu **link = &cls->root[trie];
-	struct kfw_cls_node __rcu *chain_link = NULL;
-	unsigned int depth, first, count, d, top, nibble;
-	struct kfw_cls_node *node, *chain, *parent;
+	memset(entry, 0, sizeof(*entry));
+	entry->prio = prio;
+	entry->match = match;
+	entry->hint.has_proto = match->fields & KFW_MATCH_PROTO;
+	entry->hint.proto = match->proto;
+	entry->hint.has_ports = match->fields & (KFW_MATCH_SPORT | KFW_MATCH_DPORT);
+	entry->hint.sport = match->fields & KFW_MATCH_SPORT ? match->sport :
+			    (struct kfw_port_range){ 0, U16_MAX };
+	entry->hint.dport = match->fields & KFW_MATCH_DPORT ? match->dport :
+			    (struct kfw_port_range){ 0, U16_MAX };
+	/*
+	 * The addresses of an IPv4 rule: with them the hint is the whole
+	 * match of a rule that asks only for addresses, protocol and ports,
+	 * which then needs no look at the rule. A packet with a field it
+	 * could not read goes to kfw_match_packet() all the same.
+	 */
+	if (match->family == NFPROTO_IPV4 && (match->fields & KFW_MATCH_SRC)) {
+		entry->hint.src = match->src.ip;
+		entry->hint.src_mask = match->src_mask.ip;
+	}
+	if (match->family == NFPROTO_IPV4 && (match->fields & KFW_MATCH_DST)) {
+		entry->hint.dst = match->dst.ip;
+		entry->hint.dst_mask = match->dst_mask.ip;
+	}
+	entry->hint.whole = match->family == NFPROTO_IPV4 &&
+			    !(match->fields & ~(KFW_MATCH_SRC | KFW_MATCH_DST | KFW_MATCH_PROTO |
+						KFW_MATCH_SPORT | KFW_MATCH_DPORT));
+}
+
+static int kfw_cls_table_add(struct kfw_cls *cls, struct kfw_cls_table *table,
+			     const struct kfw_cls_entry *entry, unsigned int depth);
+
+/*
+ * TupleMerge's split of a crowded bucket: its rules that fit a more specific
+ * shape move to that shape's table. They are added there before they leave
+ * here, so a reader finds each once or twice, never not at all; on failure
+ * some stay in both, which lookups and removals take in their stride.
+ */
+static void kfw_cls_split(struct kfw_cls *cls, struct kfw_cls_table *table,
+			  struct kfw_cls_slot *slot)
+{
+	struct kfw_cls_bucket *bucket = kfw_cls_bucket_deref(slot), *rest;
+	struct kfw_cls_shape low, high, shape, target;
+	struct kfw_cls_table *to;
+	unsigned int i, n, moved = 0;
+
+	/* Entries cleared in place are gone from a bucket only once it is copied. */
+	for (i = 0; i < bucket->len; i++)
+		if (!bucket->entry[i].match)
+			return;
+	kfw_cls_rule_shape(bucket->entry[0].match, &low);
+	high = low;
+	for (i = 1; i < bucket->len; i++) {
+		kfw_cls_rule_shape(bucket->entry[i].match, &shape);
+		low.src_len = min(low.src_len, shape.src_len);
+		low.dst_len = min(low.dst_len, shape.dst_len);
+		low.keys &= shape.keys;
+		high.src_len = max(high.src_len, shape.src_len);
+		high.dst_len = max(high.dst_len, shape.dst_len);
+		high.keys |= shape.keys;
+	}
+	target = low;
+	if (!memcmp(&target, &table->shape, sizeof(target))) {
+		if (high.src_len - low.src_len >= high.dst_len - low.dst_len &&
+		    high.src_len > low.src_len)
+			target.src_len = high.src_len - (high.src_len - low.src_len) / 2;
+		else if (high.dst_len > low.dst_len)
+			target.dst_len = high.dst_len - (high.dst_len - low.dst_len) / 2;
+		else if (high.keys != low.keys)
+			target.keys = high.keys;
+		else
+			bucket->split_at = bucket->len;	/* alike in every keyed field */
+		if (!memcmp(&target, &table->shape, sizeof(target)))
+			return;
+	}
+	to = kfw_cls_table_find(cls, &target);
+	if (!to)
+		to = kfw_cls_table_new(cls, &target);
+	if (!to)
+		return;
+	for (i = 0; i < bucket->len; i++) {
+		kfw_cls_rule_shape(bucket->entry[i].match, &shape);
+		if (!kfw_cls_fits(&target, &shape))
+			continue;
+		/* No split inside a split: the next insertion there splits. */
+		if (kfw_cls_table_add(cls, to, &bucket->entry[i], KFW_CLS_SPLIT_DEPTH))
+			return;
+		moved++;
+	}
+	if (!moved || moved == bucket->len)
+		return;	/* a bucket left empty would need its slot killed: keep it */
+	rest = kfw_cls_alloc(cls, kfw_cls_bucket_size(bucket->len - moved));
+	if (!rest)
+		return;
+	rest->cap = bucket->len - moved;
+	for (i = n = 0; i < bucket->len; i++) {
+		kfw_cls_rule_shape(bucket->entry[i].match, &shape);
+		if (!kfw_cls_fits(&target, &shape))
+			rest->entry[n++] = bucket->entry[i];
+	}
+	rest->len = n;
+	cls->stats.entries += n;
+	table->rules -= moved;
+	rcu_assign_pointer(slot->bucket, rest);
+	kfw_cls_bucket_retire(cls, bucket);
+}
+
+static int kfw_cls_table_add(struct kfw_cls *cls, struct kfw_cls_table *table,
+			     const struct kfw_cls_entry *entry, unsigned int depth)
+{
+	struct kfw_cls_bucket *old = NULL, *bucket;
+	struct kfw_cls_slots *slots;
+	struct kfw_cls_key key;
+	s32 at;
 	int err;
 
-	kfw_cls_span(prefix, &depth, &first, &count);
-	for (d = 0; d < depth; d++) {
-		node = kfw_cls_deref_node(link);
-		if (!node)
-			break;
-		nibble = kfw_cls_nibble(&prefix->key, d);
-		if (!(node->child_map & BIT(nibble)))
-			break;
-		link = &node->slot[kfw_cls_below(node->child_map, nibble)].child;
-	}
-	if (d == depth)
-		return kfw_cls_node_add(cls, link, first, count, entry);
-
-	err = kfw_cls_node_add(cls, &chain_link, first, count, entry);
+	kfw_cls_match_key(entry->match, &key);
+	kfw_cls_key_and(&key, &key, &table->mask);
+	err = kfw_cls_make_room(cls, table);
 	if (err)
 		return err;
-	chain = kfw_cls_deref_node(&chain_link);
-	node = kfw_cls_deref_node(link);
-	top = node ? d + 1 : d;
-	for (d = depth; d > top; d--) {
-		parent = kfw_cls_node_grow(cls, NULL,
-					   BIT(kfw_cls_nibble(&prefix->key, d - 1)), 0);
-		if (!parent)
-			goto nomem;
-		RCU_INIT_POINTER(parent->slot[0].child, chain);
-		chain = parent;
-	}
-	if (!node) {
-		rcu_assign_pointer(*link, chain);
-		return 0;
-	}
+	slots = kfw_cls_slots_deref(table);
+	at = kfw_cls_find(slots, &key);
+	if (at >= 0)
+		old = kfw_cls_bucket_deref(&slots->slot[at]);
+	if (entry->prio < table->best) {
+		u64 was = table->best;
 
-	nibble = kfw_cls_nibble(&prefix->key, top - 1);
-	parent = kfw_cls_node_grow(cls, node, node->child_map | BIT(nibble),
-				   node->vec_map);
-	if (!parent)
-		goto nomem;
-	RCU_INIT_POINTER(parent->slot[kfw_cls_below(parent->child_map, nibble)].child,
-			 chain);
-	rcu_assign_pointer(*link, parent);
-	kfw_cls_node_retire(cls, node);
+		/* Lookups must not pass the table by before they can find the rule. */
+		table->best = entry->prio;
+		table->rules++;
+		err = kfw_cls_order_publish(cls);
+		table->rules--;
+		if (err) {
+			table->best = was;
+			return err;
+		}
+	}
+	bucket = kfw_cls_bucket_with(cls, old, entry);
+	if (!bucket)
+		return -ENOMEM;
+	table->rules++;
+	if (bucket == old) {
+		cls->stats.entries++;
+	} else if (old) {
+		cls->stats.entries += bucket->len;
+		rcu_assign_pointer(slots->slot[at].bucket, bucket);
+		kfw_cls_bucket_retire(cls, old);
+	} else {
+		cls->stats.entries += bucket->len;
+		kfw_cls_slot_add(slots, &key, bucket);
+		table->live++;
+		cls->stats.nodes++;
+		at = kfw_cls_find(slots, &key);
+	}
+	/* A bucket nothing could split is tried again at twice the size. */
+	if (bucket->len > KFW_CLS_BUCKET_LIMIT && bucket->len >= 2 * bucket->split_at &&
+	    depth < KFW_CLS_SPLIT_DEPTH)
+		kfw_cls_split(cls, table, &slots->slot[at]);
 	return 0;
-
-nomem:
-	kfw_cls_tree_free(cls, chain);
-	return -ENOMEM;
 }
 
-/* Takes @entry out of one prefix's vectors; returns how many held it. */
-static unsigned int kfw_cls_prefix_remove(struct kfw_cls *cls,
-					  enum kfw_cls_trie_id trie,
-					  const struct kfw_cls_prefix *prefix,
-					  const struct kfw_cls_entry *entry)
+/* Drops @table, empty, from the classifier. */
+static void kfw_cls_table_drop(struct kfw_cls *cls, struct kfw_cls_table *table)
 {
-	struct kfw_cls_vec __rcu **links[KFW_CLS_FANOUT];
-	unsigned int depth, first, count, n, nr = 0;
-	struct kfw_cls_node *node;
+	struct kfw_cls_slots *slots = kfw_cls_slots_deref(table);
+	unsigned int i;
 
-	kfw_cls_span(prefix, &depth, &first, &count);
-	node = kfw_cls_find(cls, trie, prefix, depth, NULL);
-	if (!node)
-		return 0;
-	for (n = first; n < first + count; n++)
-		if (node->vec_map & BIT(n))
-			links[nr++] = &node->slot[kfw_cls_vec_index(node, n)].vec;
-	return kfw_cls_vecs_remove(cls, links, nr, entry);
-}
-
-static unsigned int kfw_cls_place_remove(struct kfw_cls *cls,
-					 const struct kfw_cls_place *place,
-					 const struct kfw_cls_entry *entry)
-{
-	struct kfw_cls_prefix prefix;
-	unsigned int removed = 0;
-	u32 cursor = 0;
-
-	while (kfw_cls_next_prefix(place, &cursor, &prefix))
-		removed += kfw_cls_prefix_remove(cls, place->trie, &prefix, entry);
-	return removed;
-}
-
-/*
- * Makes lookups in @trie start at the root again, which is always right.
- * An insertion does this first: it may replace the node the shortcut points
- * to, and a reader that found the shortcut after that node was retired
- * would walk freed memory.
- */
-static void kfw_cls_skip_drop(struct kfw_cls *cls, enum kfw_cls_trie_id trie)
-{
-	struct kfw_cls_skip *old = rcu_dereference_protected(cls->skip[trie], 1);
-
-	if (!old)
+	for (i = 0; i < cls->nr_tables && cls->tables[i] != table; i++)
+		;
+	cls->tables[i] = cls->tables[--cls->nr_tables];
+	/*
+	 * If the new orders cannot be had, the old ones keep pointing here:
+	 * keep the table then, empty, for lookups to pass through.
+	 */
+	if (kfw_cls_order_publish(cls)) {
+		cls->tables[cls->nr_tables++] = table;
 		return;
-	RCU_INIT_POINTER(cls->skip[trie], NULL);
-	cls->stats.bytes -= sizeof(*old);
-	if (cls->live)
-		kfw_cls_free_rcu(old, rcu);
-	else
-		kfw_cls_free(old);
-}
-
-/*
- * Finds the path of single children from the root of @trie and publishes it
- * as where lookups start. Called after every insertion, which dropped the
- * old shortcut first; removals replace no node and keep it. Without memory,
- * lookups start at the root.
- */
-static void kfw_cls_skip_update(struct kfw_cls *cls, enum kfw_cls_trie_id trie)
-{
-	struct kfw_cls_node *node = kfw_cls_deref_node(&cls->root[trie]);
-	struct kfw_cls_key key = {};
-	struct kfw_cls_skip *skip;
-	unsigned int depth = 0, nibble;
-
-	while (node && depth + 1 < kfw_cls_depth[trie] && !node->vec_map &&
-	       kfw_cls_popcount16(node->child_map) == 1) {
-		for (nibble = 0; !(node->child_map & BIT(nibble)); nibble++)
-			;
-		key.word[depth / 8] |= nibble << (32 - KFW_CLS_STRIDE * (depth % 8 + 1));
-		node = kfw_cls_deref_node(&node->slot[0].child);
-		depth++;
 	}
-	if (!node || !depth)
-		return;
-	skip = kfw_cls_alloc(cls, sizeof(*skip));
-	if (!skip)
-		return;
-	skip->depth = depth;
-	skip->key = key;
-	skip->node = node;
-	rcu_assign_pointer(cls->skip[trie], skip);
+	kfw_cls_retire(cls, slots, kfw_cls_slots_size(slots->mask + 1));
+	kfw_cls_retire(cls, table, sizeof(*table));
+}
+
+/* Removes the rule from @table if it is there; true if it was. */
+static bool kfw_cls_table_remove(struct kfw_cls *cls, struct kfw_cls_table *table,
+				 const struct kfw_match *match, u64 prio)
+{
+	struct kfw_cls_slots *slots = kfw_cls_slots_deref(table);
+	struct kfw_cls_bucket *old, *bucket;
+	struct kfw_cls_key key;
+	unsigned int i, n;
+	s32 at;
+
+	kfw_cls_match_key(match, &key);
+	kfw_cls_key_and(&key, &key, &table->mask);
+	at = kfw_cls_find(slots, &key);
+	if (at < 0)
+		return false;
+	old = kfw_cls_bucket_deref(&slots->slot[at]);
+	for (i = 0; i < old->len; i++)
+		if (old->entry[i].prio == prio && old->entry[i].match == match)
+			break;
+	if (i == old->len)
+		return false;
+	table->rules--;
+	if (old->len == 1) {
+		/* Readers that saw the tag may still read the slot, never reuse it. */
+		WRITE_ONCE(slots->tag[at], KFW_CLS_TAG_DEAD);
+		table->live--;
+		cls->stats.nodes--;
+		kfw_cls_bucket_retire(cls, old);
+		if (!table->rules)
+			kfw_cls_table_drop(cls, table);
+		return true;
+	}
+	bucket = kfw_cls_alloc(cls, kfw_cls_bucket_size(old->len - 1));
+	if (bucket)
+		bucket->cap = old->len - 1;
+	if (!bucket) {
+		/* Removal needs no memory: readers skip an entry cleared in place. */
+		WRITE_ONCE(old->entry[i].match, NULL);
+		cls->stats.entries--;
+		return true;
+	}
+	for (i = n = 0; i < old->len; i++)
+		if (old->entry[i].match &&
+		    (old->entry[i].prio != prio || old->entry[i].match != match))
+			bucket->entry[n++] = old->entry[i];
+	bucket->len = n;
+	cls->stats.entries += n;
+	rcu_assign_pointer(slots->slot[at].bucket, bucket);
+	kfw_cls_bucket_retire(cls, old);
+	return true;
 }
 
 /* --- The interface ------------------------------------------------------------ */
@@ -1121,18 +957,23 @@ struct kfw_cls *kfw_cls_create(void)
 /* Frees the classifier at once: the caller knows no reader is left. */
 void kfw_cls_destroy(struct kfw_cls *cls)
 {
-	struct kfw_cls_vec *rest;
-	unsigned int trie;
+	struct kfw_cls_slots *slots;
+	unsigned int i, class;
+	u32 j;
 
 	if (!cls)
 		return;
-	for (trie = 0; trie < KFW_CLS_TRIES; trie++) {
-		kfw_cls_tree_free(cls, kfw_cls_deref_node(&cls->root[trie]));
-		kfw_cls_free(rcu_dereference_protected(cls->skip[trie], 1));
+	for (class = 0; class < KFW_CLS_CLASSES; class++)
+		kfw_cls_free(rcu_dereference_protected(cls->order[class], 1));
+	for (i = 0; i < cls->nr_tables; i++) {
+		slots = kfw_cls_slots_deref(cls->tables[i]);
+		for (j = 0; j <= slots->mask; j++)
+			if (slots->tag[j] > KFW_CLS_TAG_DEAD)
+				kfw_cls_free(kfw_cls_bucket_deref(&slots->slot[j]));
+		kfw_cls_free(slots);
+		kfw_cls_free(cls->tables[i]);
 	}
-	rest = kfw_cls_deref_vec(&cls->rest);
-	if (rest && !--rest->refs)
-		kfw_cls_vec_free(cls, rest);
+	kfw_cls_free(cls->tables);
 	kfw_cls_free(cls);
 }
 
@@ -1153,60 +994,42 @@ void kfw_cls_publish(struct kfw_cls *cls)
 int kfw_cls_insert(struct kfw_cls *cls, const struct kfw_match *match,
 		   u64 prio)
 {
-	unsigned int nr, i, best = 0, crowd, entries, best_crowd = 0;
-	unsigned int best_entries = 0;
-	const struct kfw_cls_entry entry = {
-		.prio = prio,
-		.match = match,
-		.hint = {
-			.dport = match->dport,
-			.proto = match->fields & KFW_MATCH_PROTO ? match->proto : 0,
-			.has_dport = match->fields & KFW_MATCH_DPORT,
-		},
-	};
-	struct kfw_cls_place places[4];
-	struct kfw_cls_prefix prefix;
-	struct kfw_cls_vec *old, *vec;
-	u32 cursor = 0;
+	struct kfw_cls_shape shape, relaxed;
+	struct kfw_cls_table *table = NULL;
+	struct kfw_cls_entry entry;
+	unsigned int i, score = 0;
+	bool made = false;
 	int err;
 
-	nr = kfw_cls_places(match, places);
-	if (!nr) {
-		old = kfw_cls_deref_vec(&cls->rest);
-		vec = kfw_cls_vec_add(cls, old, &entry);
-		if (!vec)
-			return -ENOMEM;
-		if (vec != old) {
-			rcu_assign_pointer(cls->rest, vec);
-			if (old)
-				kfw_cls_vec_retire(cls, old);
-		}
-		cls->stats.rules++;
-		cls->stats.entries++;
-		return 0;
-	}
+	kfw_cls_entry_init(&entry, match, prio);
+	kfw_cls_rule_shape(match, &shape);
+	for (i = 0; i < cls->nr_tables; i++) {
+		struct kfw_cls_table *t = cls->tables[i];
 
-	for (i = 0; i < nr; i++) {
-		kfw_cls_crowding(cls, &places[i], &crowd, &entries);
-		if (!i || crowd < best_crowd ||
-		    (crowd == best_crowd && entries < best_entries)) {
-			best = i;
-			best_crowd = crowd;
-			best_entries = entries;
+		if (kfw_cls_fits(&t->shape, &shape) &&
+		    (!table || kfw_cls_specificity(&t->shape) > score)) {
+			table = t;
+			score = kfw_cls_specificity(&t->shape);
 		}
 	}
-	kfw_cls_skip_drop(cls, places[best].trie);
-	while (kfw_cls_next_prefix(&places[best], &cursor, &prefix)) {
-		err = kfw_cls_prefix_add(cls, places[best].trie, &prefix, &entry);
-		if (err) {
-			kfw_cls_place_remove(cls, &places[best], &entry);
-			kfw_cls_skip_update(cls, places[best].trie);
-			return err;
+	if (!table) {
+		relaxed = shape;
+		kfw_cls_relax(&relaxed);
+		table = kfw_cls_table_find(cls, &relaxed);
+		if (!table) {
+			table = kfw_cls_table_new(cls, &relaxed);
+			if (!table)
+				return -ENOMEM;
+			made = true;
 		}
 	}
-	kfw_cls_skip_update(cls, places[best].trie);
+	err = kfw_cls_table_add(cls, table, &entry, 0);
+	if (err) {
+		if (made && !table->rules)
+			kfw_cls_table_drop(cls, table);
+		return err;
+	}
 	cls->stats.rules++;
-	cls->stats.entries += best_entries;
 	return 0;
 }
 
@@ -1221,22 +1044,18 @@ int kfw_cls_insert(struct kfw_cls *cls, const struct kfw_match *match,
 void kfw_cls_remove(struct kfw_cls *cls, const struct kfw_match *match,
 		    u64 prio)
 {
-	const struct kfw_cls_entry entry = { .prio = prio, .match = match };
-	struct kfw_cls_place places[4];
-	unsigned int nr, i, removed = 0;
+	struct kfw_cls_shape shape;
+	bool removed = false;
+	unsigned int i;
 
-	nr = kfw_cls_places(match, places);
-	for (i = 0; i < nr && !removed; i++)
-		removed = kfw_cls_place_remove(cls, &places[i], &entry);
-	if (!nr) {
-		struct kfw_cls_vec __rcu **rest = &cls->rest;
-
-		removed = kfw_cls_vecs_remove(cls, &rest, 1, &entry);
-	}
-	if (removed) {
+	kfw_cls_rule_shape(match, &shape);
+	/* A split that failed half-way may have left the rule in two tables. */
+	for (i = cls->nr_tables; i-- > 0;)
+		if (kfw_cls_fits(&cls->tables[i]->shape, &shape) &&
+		    kfw_cls_table_remove(cls, cls->tables[i], match, prio))
+			removed = true;
+	if (removed)
 		cls->stats.rules--;
-		cls->stats.entries -= removed;
-	}
 }
 
 void kfw_cls_stats(const struct kfw_cls *cls, struct kfw_cls_stats *stats)
@@ -1245,26 +1064,6 @@ void kfw_cls_stats(const struct kfw_cls *cls, struct kfw_cls_stats *stats)
 }
 
 #ifndef __KERNEL__
-static bool kfw_cls_node_reaches(const struct kfw_cls_node *node,
-				 const void *ptr)
-{
-	unsigned int i, children, slots;
-
-	if (!node)
-		return false;
-	if (node == ptr)
-		return true;
-	children = kfw_cls_popcount16(node->child_map);
-	slots = children + kfw_cls_popcount16(node->vec_map);
-	for (i = 0; i < children; i++)
-		if (kfw_cls_node_reaches(node->slot[i].child, ptr))
-			return true;
-	for (; i < slots; i++)
-		if (node->slot[i].vec == ptr)
-			return true;
-	return false;
-}
-
 /*
  * For the host harness: can a reader that starts now reach @ptr? Memory
  * handed to kfw_cls_free_rcu() must not be: the grace period waits only
@@ -1272,17 +1071,28 @@ static bool kfw_cls_node_reaches(const struct kfw_cls_node *node,
  */
 bool kfw_cls_reaches(const struct kfw_cls *cls, const void *ptr)
 {
-	const struct kfw_cls_skip *skip;
-	unsigned int trie;
+	const struct kfw_cls_order *order;
+	const struct kfw_cls_slots *slots;
+	unsigned int class, i;
+	u32 j;
 
-	if (cls->rest == ptr)
-		return true;
-	for (trie = 0; trie < KFW_CLS_TRIES; trie++) {
-		skip = cls->skip[trie];
-		if (skip && (skip == ptr || kfw_cls_node_reaches(skip->node, ptr)))
+	for (class = 0; class < KFW_CLS_CLASSES; class++) {
+		order = cls->order[class];
+		if (order == ptr)
 			return true;
-		if (kfw_cls_node_reaches(cls->root[trie], ptr))
+		for (i = 0; order && i < order->len; i++)
+			if (order->item[i].table == ptr)
+				return true;
+	}
+	/* Tables in no order are not reached, but hold nothing retired either. */
+	for (i = 0; i < cls->nr_tables; i++) {
+		slots = cls->tables[i]->slots;
+		if (slots == ptr)
 			return true;
+		for (j = 0; j <= slots->mask; j++)
+			if (slots->tag[j] > KFW_CLS_TAG_DEAD &&
+			    slots->slot[j].bucket == ptr)
+				return true;
 	}
 	return false;
 }
