@@ -5,25 +5,99 @@
  * Theory of Operation
  * ===================
  *
- * WORK IN PROGRESS (branch tuplemerge): TupleMerge (Daly, Liu, Torng, "TupleMerge:
- * fast software packet processing for online packet classification",
- * IEEE/ACM Transactions on Networking 27(4), 2019).
+ * Problem
+ * -------
+ * A table is an ordered list of rules; each rule matches on up to two address
+ * prefixes, two port ranges, a protocol and a few rarer fields. The first rule
+ * whose fields all match a packet decides its fate. Scanning the list, as
+ * iptables does, costs a packet every rule before its match. Real rule sets
+ * (ClassBench's acl, fw and ipc) overlap heavily: a packet lies inside many
+ * prefixes and port ranges at once, so an index by one field at a time leaves
+ * long lists of candidates, or blows up when ranges are cut into prefixes.
  *
- * Rules are grouped by shape: the prefix lengths of their addresses and
- * which of protocol, source port and destination port they pin to one
- * value. Each shape has a hash table keyed on those fields, masked; a
- * packet masks its own fields the same way for each table and finds, in one
- * probe, the bucket of rules that can match it there, checked in priority
- * order. A rule may sit in a table of a less specific shape than its own
- * (TupleMerge's relaxation), so that few tables serve many rule shapes; a
- * bucket that grows past a limit is split into a more specific table.
- * Tables are visited by the best priority they hold, and a lookup stops at
- * the first that cannot beat what it found.
+ * Idea: TupleMerge
+ * ----------------
+ * The classifier is TupleMerge (Daly, Liu, Torng, "TupleMerge: fast software
+ * packet processing for online packet classification", IEEE/ACM ToN 27(4),
+ * 2019), a tuple space search. Rules are grouped by shape (struct
+ * kfw_cls_shape): the family, the prefix lengths of the two addresses, and
+ * whether the protocol and each port are one exact value. Each shape has a
+ * hash table, keyed on those fields masked to the shape. A packet masks its
+ * own fields the same way for each table and finds, in one probe, the rules
+ * of its key there: all that can match it in that table.
+ *
+ * Plain tuple space search needs a table for every shape, dozens to hundreds.
+ * TupleMerge lets a rule sit in a table of a less specific shape than its own
+ * (kfw_cls_relax(): an address is keyed on a few bits less than its length, a
+ * much shorter address not at all), so that few tables serve many shapes; a
+ * port range is keyed on not at all. The key is then only a filter: every
+ * candidate is checked against the packet. A key that gathers more than
+ * KFW_CLS_BUCKET_LIMIT rules is split: its rules of a more specific shape move
+ * to that shape's table.
+ *
+ * First match comes from priorities: each rule carries a number, smaller
+ * first, given by the caller from its place in the list. A key's rules are
+ * kept by priority, and each table knows a bound on its best priority. The
+ * tables a packet looks in (struct kfw_cls_order, one list per class of
+ * packet: family, ports, protocol) are sorted by that bound, so a lookup
+ * stops at the first table that cannot beat what it has found.
+ *
+ * Layout
+ * ------
+ * A table is open addressing with linear probing (struct kfw_cls_slots). Next
+ * to the slots is an array of 16-bit tags, a few bits of each slot's hash;
+ * probes read the tags, and look at a slot only when its tag is theirs. A
+ * slot is one cache line: the key (an IPv4 key is two words; an IPv6 table
+ * keeps its addresses beside the tags), the key's first rule (struct
+ * kfw_cls_entry) and a pointer to its other rules (struct kfw_cls_bucket),
+ * NULL for most keys. A lookup so costs, per table, one tag and, on a hit,
+ * one slot. An entry holds what its rule asks of ports, protocol and IPv4
+ * addresses: most candidates fail on it alone, and an IPv4 rule that asks
+ * nothing else needs no look at the rule (KFW_CLS_ENTRY_WHOLE). Others go to
+ * kfw_match_packet(), the reference definition of a match.
+ *
+ * Insertion and removal
+ * ---------------------
+ * The caller serialises writers; readers hold only rcu_read_lock(). Nothing a
+ * reader can reach changes in a way it could see half done:
+ *
+ *  - A slot is filled before its tag is stored (store-release; the probe
+ *    loads tags with load-acquire). A slot whose key leaves gets the dead
+ *    tag, and is never reused: a reader may still be in it. Once three
+ *    quarters of the slots are used, the live ones are copied to a fresh
+ *    array, published whole; the old one is freed after a grace period.
+ *  - A bucket is only appended to: when it has room and the new rule comes
+ *    last, the entry is written past the end and the length stored after it.
+ *    Any other change makes a new bucket, with room to grow by half, so n
+ *    rules appended to one key cost O(n) copies in all.
+ *  - A published slot's first rule never changes. A new first rule, or the
+ *    removal of the first, makes a new slot of the same key, which a probe
+ *    meets after the old one (it takes the first empty slot on the way), and
+ *    then the old slot dies: a reader sees the key's rules before or after.
+ *  - A table's bound improves before a better rule goes in, and the order
+ *    lists are republished then; a lookup never passes over a table that
+ *    holds a better match.
+ *  - A split adds the rules to their new table before it takes them out of
+ *    the old: a reader finds each rule once or twice, never not at all.
+ *  - Removal needs no memory: when a new bucket or slot cannot be had, the
+ *    entry's rule pointer is cleared in place and readers skip it.
+ *
+ * Everything replaced is freed after a grace period (kvfree_rcu), once the
+ * classifier is published; a table being built is changed in place.
+ *
+ * Cost
+ * ----
+ * A lookup probes, at most, one table per class of packet's tables, in order
+ * of their best rule; each probe is a hash of two words (IPv4), a tag, and on
+ * a hit one slot. An insertion or removal touches one key of one table, plus
+ * a republish of the order lists when a table's bound changes or a table
+ * comes or goes. Memory is one slot per key at a load of 3/8 to 3/4, plus
+ * the buckets of keys with more than one rule.
  */
 
 #include "classify.h"
 
-/* TupleMerge's collision limit: a bucket with more rules is split. */
+/* TupleMerge's collision limit: a key with more rules is split. */
 #define KFW_CLS_BUCKET_LIMIT	40
 /* The depth of a split's own insertions, which split nothing. */
 #define KFW_CLS_SPLIT_DEPTH	1
@@ -58,42 +132,57 @@ struct kfw_cls_shape {
 };
 
 /*
- * A key, in host order: the source address (IPv4 in the first word), the
- * destination address, sport << 16 | dport, the protocol.
+ * A key, in host order, in five words. IPv4 packs both addresses into the
+ * first, source above destination; IPv6 takes the first four, source first.
+ * The last is sport << 24 | dport << 8 | protocol. An IPv4 key so hashes
+ * and compares as two words, and a slot holds it whole.
  */
-#define KFW_CLS_KEY_WORDS	10
+#define KFW_CLS_KEY_WORDS	5
+#define KFW_CLS_KEY_REST	4
 
-struct kfw_cls_key {
-	u32 word[KFW_CLS_KEY_WORDS];
+enum kfw_cls_entry_flags {
+	KFW_CLS_ENTRY_PROTO	= BIT(0),
+	KFW_CLS_ENTRY_PORTS	= BIT(1),
+	KFW_CLS_ENTRY_WHOLE	= BIT(2),
 };
 
 /**
- * struct kfw_cls_hint - what a rule asks of the ports and protocol, so that
- *	most candidates fail without a look at the rule itself
+ * struct kfw_cls_entry - a rule as a lookup first sees it: what it asks of
+ *	the ports, the protocol and, for IPv4, the addresses, so that most
+ *	candidates fail without a look at the rule itself
+ * @prio: the rule's priority
+ * @match: the rule, or NULL once removed in place
+ * @src: an IPv4 rule's source address, host order
+ * @dst: its destination address
+ * @sport: the source ports it admits
+ * @dport: the destination ports it admits
+ * @src_len: its source prefix length; 0 for any other rule
+ * @dst_len: its destination prefix length
+ * @proto: its protocol
+ * @flags: enum kfw_cls_entry_flags: it asks for a protocol, for ports, and
+ *	nothing beyond these fields (an IPv4 rule only)
  */
-struct kfw_cls_hint {
-	struct kfw_port_range sport;
-	struct kfw_port_range dport;
-	__be32 src, src_mask, dst, dst_mask;
-	u8 proto;
-	bool has_proto;
-	bool has_ports;
-	bool whole;
-};
-
 struct kfw_cls_entry {
 	u64 prio;
 	const struct kfw_match *match;
-	struct kfw_cls_hint hint;
+	u32 src;
+	u32 dst;
+	struct kfw_port_range sport;
+	struct kfw_port_range dport;
+	u8 src_len;
+	u8 dst_len;
+	u8 proto;
+	u8 flags;
 };
 
 /**
- * struct kfw_cls_bucket - the rules of one key of one table, by priority;
+ * struct kfw_cls_bucket - the rules of one key after its first, by priority;
  *	while readers can see it, only ever appended to, else replaced whole
  * @rcu: for freeing after a grace period
  * @cap: room for entries
  * @len: entries readers may look at, stored after the entries
- * @split_at: the length at which a split last found nothing to split by
+ * @split_at: the number of rules at which a split last found nothing to
+ *	split by
  * @entry: the entries
  */
 struct kfw_cls_bucket {
@@ -104,46 +193,64 @@ struct kfw_cls_bucket {
 	struct kfw_cls_entry entry[];
 };
 
+/**
+ * struct kfw_cls_slot - one key of a table, in one cache line: most keys
+ *	hold one rule, which a lookup then finds without another miss
+ * @key: the key's first and last words (an IPv6 table keeps its addresses
+ *	in &struct kfw_cls_slots.wide)
+ * @first: its rule with the smallest priority
+ * @rest: its other rules, or NULL
+ *
+ * A published slot changes only by its @rest and by entries removed in
+ * place: a new first rule takes a new slot, and the old one dies.
+ */
 struct kfw_cls_slot {
-	struct kfw_cls_key key;
-	struct kfw_cls_bucket __rcu *bucket;
-};
+	u64 key[2];
+	struct kfw_cls_entry first;
+	struct kfw_cls_bucket __rcu *rest;
+} __aligned(64);
 
 /**
  * struct kfw_cls_slots - a table's open-addressing hash: slots and their tags
  * @rcu: for freeing after a grace period
  * @mask: number of slots, less one (a power of two, less one)
  * @used: slots not empty (live or dead)
- * @tag: one per slot, after the slots: 0 empty, 1 dead, else a live slot's
- *	hash bits; readers probe the tags, which stay in cache, and look at a
- *	slot only when its tag is theirs
+ * @group: the slots' 16-bit tags, four to a word, after the slots: 0 empty,
+ *	1 dead, else a live slot's hash bits. Readers probe four tags at a time,
+ *	and look at a slot only when its tag is theirs; writers store a whole
+ *	word, so readers never see a word half written.
+ * @wide: for an IPv6 table, the address words of each slot's key
+ * @slot: the slots
  */
 struct kfw_cls_slots {
 	struct rcu_head rcu;
 	u32 mask;
 	u32 used;
-	u16 *tag;
+	u64 *group;
+	u64 (*wide)[4];
 	struct kfw_cls_slot slot[];
 };
 
 /**
- * struct kfw_cls_table - every rule of one shape
- * @rcu: for freeing after a grace period
- * @shape: what it keys on
- * @mask: the key's bits that it keys on
+ * struct kfw_cls_table - every rule of one shape; what a lookup reads first
  * @slots: its hash
- * @best: no rule in it has a smaller priority (a bound: removals leave it)
+ * @mask: the key's bits that it keys on
+ * @wide: an IPv6 table, whose keys have four address words
+ * @shape: what it keys on
  * @rules: rules in it
  * @live: keys in it
+ * @best: no rule in it has a smaller priority (a bound: removals leave it)
+ * @rcu: for freeing after a grace period
  */
 struct kfw_cls_table {
-	struct rcu_head rcu;
-	struct kfw_cls_shape shape;
-	struct kfw_cls_key mask;
 	struct kfw_cls_slots __rcu *slots;
-	u64 best;
+	u64 mask[KFW_CLS_KEY_WORDS];
+	bool wide;
+	struct kfw_cls_shape shape;
 	unsigned int rules;
 	unsigned int live;
+	u64 best;
+	struct rcu_head rcu;
 };
 
 /**
@@ -181,102 +288,117 @@ struct kfw_cls {
 
 /* --- Keys ------------------------------------------------------------------ */
 
-static void kfw_cls_addr_words(u32 *word, const union nf_inet_addr *addr,
-			       u8 family)
+static u64 kfw_cls_pair(__be32 high, __be32 low)
 {
-	unsigned int i;
-
-	for (i = 0; i < 4; i++)
-		word[i] = family == NFPROTO_IPV4 && i ? 0 : ntohl(addr->all[i]);
+	return (u64)ntohl(high) << 32 | ntohl(low);
 }
 
-/* The top @len bits of a 128-bit address in four host-order words. */
-static void kfw_cls_prefix_mask(u32 *word, unsigned int len)
+/* The key words of addresses @src and @dst of @family. */
+static void kfw_cls_addr_key(u64 *word, u8 family, const union nf_inet_addr *src,
+			     const union nf_inet_addr *dst)
 {
-	unsigned int i, bits;
-
-	for (i = 0; i < 4; i++) {
-		bits = len > 32 * i ? min(len - 32 * i, 32U) : 0;
-		word[i] = bits ? ~0U << (32 - bits) : 0;
+	if (family == NFPROTO_IPV6) {
+		word[0] = kfw_cls_pair(src->all[0], src->all[1]);
+		word[1] = kfw_cls_pair(src->all[2], src->all[3]);
+		word[2] = kfw_cls_pair(dst->all[0], dst->all[1]);
+		word[3] = kfw_cls_pair(dst->all[2], dst->all[3]);
+	} else {
+		word[0] = kfw_cls_pair(src->ip, dst->ip);
+		word[1] = 0;
+		word[2] = 0;
+		word[3] = 0;
 	}
 }
 
-static void kfw_cls_shape_mask(const struct kfw_cls_shape *shape,
-			       struct kfw_cls_key *mask)
+static u64 kfw_cls_rest_key(u16 sport, u16 dport, u8 proto)
 {
-	memset(mask, 0, sizeof(*mask));
-	kfw_cls_prefix_mask(&mask->word[0], shape->src_len);
-	kfw_cls_prefix_mask(&mask->word[4], shape->dst_len);
-	if (shape->keys & KFW_CLS_KEY_SPORT)
-		mask->word[8] |= 0xffff0000;
-	if (shape->keys & KFW_CLS_KEY_DPORT)
-		mask->word[8] |= 0x0000ffff;
-	if (shape->keys & KFW_CLS_KEY_PROTO)
-		mask->word[9] = 0xff;
+	return (u64)sport << 24 | (u64)dport << 8 | proto;
+}
+
+/* The top @len of 64 bits. */
+static u64 kfw_cls_top64(unsigned int len)
+{
+	return len ? ~0ULL << (64 - len) : 0;
+}
+
+/* The top @len bits, at most 32, of a 32-bit word. */
+static u32 kfw_cls_top32(unsigned int len)
+{
+	return (u32)(~0ULL << (32 - len));
+}
+
+static void kfw_cls_shape_mask(const struct kfw_cls_shape *shape, u64 *mask)
+{
+	unsigned int src = shape->src_len, dst = shape->dst_len;
+
+	memset(mask, 0, KFW_CLS_KEY_WORDS * sizeof(*mask));
+	if (shape->family == NFPROTO_IPV6) {
+		mask[0] = kfw_cls_top64(min(src, 64U));
+		mask[1] = kfw_cls_top64(src > 64 ? src - 64 : 0);
+		mask[2] = kfw_cls_top64(min(dst, 64U));
+		mask[3] = kfw_cls_top64(dst > 64 ? dst - 64 : 0);
+	} else {
+		mask[0] = (u64)kfw_cls_top32(src) << 32 | kfw_cls_top32(dst);
+	}
+	mask[KFW_CLS_KEY_REST] =
+		kfw_cls_rest_key(shape->keys & KFW_CLS_KEY_SPORT ? U16_MAX : 0,
+				 shape->keys & KFW_CLS_KEY_DPORT ? U16_MAX : 0,
+				 shape->keys & KFW_CLS_KEY_PROTO ? U8_MAX : 0);
 }
 
 /* A packet's key; fields it lacks are 0, and no table that keys on them applies. */
-static void kfw_cls_packet_key(const struct kfw_packet *pkt,
-			       struct kfw_cls_key *key)
+static void kfw_cls_packet_key(const struct kfw_packet *pkt, u64 *word)
 {
-	kfw_cls_addr_words(&key->word[0], &pkt->src, pkt->family);
-	kfw_cls_addr_words(&key->word[4], &pkt->dst, pkt->family);
-	key->word[8] = pkt->has_ports ? (u32)pkt->sport << 16 | pkt->dport : 0;
-	key->word[9] = pkt->has_proto ? pkt->proto : 0;
+	kfw_cls_addr_key(word, pkt->family, &pkt->src, &pkt->dst);
+	word[KFW_CLS_KEY_REST] =
+		kfw_cls_rest_key(pkt->has_ports ? pkt->sport : 0,
+				 pkt->has_ports ? pkt->dport : 0,
+				 pkt->has_proto ? pkt->proto : 0);
 }
 
-/* A rule's key, its fields' first values: masked, the key of its table. */
-static void kfw_cls_match_key(const struct kfw_match *match,
-			      struct kfw_cls_key *key)
-{
-	memset(key, 0, sizeof(*key));
-	if (match->fields & KFW_MATCH_SRC)
-		kfw_cls_addr_words(&key->word[0], &match->src, match->family);
-	if (match->fields & KFW_MATCH_DST)
-		kfw_cls_addr_words(&key->word[4], &match->dst, match->family);
-	if (match->fields & KFW_MATCH_SPORT)
-		key->word[8] |= (u32)match->sport.first << 16;
-	if (match->fields & KFW_MATCH_DPORT)
-		key->word[8] |= match->dport.first;
-	if (match->fields & KFW_MATCH_PROTO)
-		key->word[9] = match->proto;
-}
-
-static void kfw_cls_key_and(struct kfw_cls_key *out, const struct kfw_cls_key *key,
-			    const struct kfw_cls_key *mask)
+/* A rule's key in @table: its fields' first values, masked. */
+static void kfw_cls_match_key(const struct kfw_cls_table *table,
+			      const struct kfw_match *match, u64 *word)
 {
 	unsigned int i;
 
+	kfw_cls_addr_key(word, match->family, &match->src, &match->dst);
+	word[KFW_CLS_KEY_REST] =
+		kfw_cls_rest_key(match->sport.first, match->dport.first, match->proto);
 	for (i = 0; i < KFW_CLS_KEY_WORDS; i++)
-		out->word[i] = key->word[i] & mask->word[i];
+		word[i] &= table->mask[i];
 }
 
-static bool kfw_cls_key_equal(const struct kfw_cls_key *a,
-			      const struct kfw_cls_key *b)
+/* The two words of an IPv4 key in two multiplies; an IPv6 key's addresses after. */
+static u64 kfw_cls_hash_start(u64 first, u64 rest)
 {
-	return !memcmp(a, b, sizeof(*a));
+	return (first ^ rest * 0xc2b2ae3d27d4eb4fULL) * 0x9e3779b97f4a7c15ULL;
 }
 
-static u64 kfw_cls_hash(const struct kfw_cls_key *key)
+/* Masked keys end in zeros: MurmurHash3's finaliser mixes the high bits down. */
+static u64 kfw_cls_hash_end(u64 h)
 {
-	u64 h = 0;
-	unsigned int i;
-
-	for (i = 0; i < KFW_CLS_KEY_WORDS; i += 2)
-		h = (h ^ ((u64)key->word[i] << 32 | key->word[i + 1])) *
-		    0x9E3779B97F4A7C15ULL;
-	/* Masked keys end in zeros: mix the high bits down (MurmurHash3's finaliser). */
-	h ^= h >> 33;
+	h ^= h >> 32;
 	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	return h ^ (h >> 33);
+	return h ^ (h >> 29);
+}
+
+static u64 kfw_cls_hash(const u64 *key, bool wide)
+{
+	u64 h = kfw_cls_hash_start(key[0], key[KFW_CLS_KEY_REST]);
+
+	if (wide) {
+		h = (h ^ key[1]) * 0x9e3779b97f4a7c15ULL;
+		h = (h ^ key[2]) * 0x9e3779b97f4a7c15ULL;
+		h = (h ^ key[3]) * 0x9e3779b97f4a7c15ULL;
+	}
+	return kfw_cls_hash_end(h);
 }
 
 /* The tag of a live slot with hash @hash: never EMPTY or DEAD. */
 static u16 kfw_cls_tag(u64 hash)
 {
-	return (u16)(hash >> 40) | 2;
+	return (u16)(hash >> 48) | 2;
 }
 
 /* --- Lookup ------------------------------------------------------------------ */
@@ -289,83 +411,182 @@ static unsigned int kfw_cls_class(const struct kfw_packet *pkt)
 	       pkt->has_proto;
 }
 
-static bool kfw_cls_admits(const struct kfw_cls_hint *hint,
-			   const struct kfw_packet *pkt)
+static bool kfw_cls_slot_is(const struct kfw_cls_slots *slots, u32 i,
+			    const u64 *key, bool wide)
 {
-	if (hint->has_proto && (!pkt->has_proto || pkt->proto != hint->proto))
+	const struct kfw_cls_slot *slot = &slots->slot[i];
+
+	if (slot->key[1] != key[KFW_CLS_KEY_REST])
 		return false;
-	if (hint->has_ports &&
-	    (!pkt->has_ports || pkt->sport < hint->sport.first ||
-	     pkt->sport > hint->sport.last || pkt->dport < hint->dport.first ||
-	     pkt->dport > hint->dport.last))
-		return false;
-	if (((pkt->src.ip ^ hint->src) & hint->src_mask) |
-	    ((pkt->dst.ip ^ hint->dst) & hint->dst_mask))
-		return false;
-	return true;
+	if (!wide)
+		return slot->key[0] == key[0];
+	return !memcmp(slots->wide[i], key, sizeof(slots->wide[i]));
 }
 
-/* Where @key is in @slots, or -1; for readers and writers alike. */
-static s32 kfw_cls_find(const struct kfw_cls_slots *slots,
-			const struct kfw_cls_key *key)
-{
-	u64 hash = kfw_cls_hash(key);
-	u16 tag = kfw_cls_tag(hash), seen;
-	u32 i;
+/* Four tags to a word: lane i is bits 16i to 16i + 15. */
+#define KFW_CLS_LANE_ONES	0x0001000100010001ULL
+#define KFW_CLS_LANE_LOWS	0x7fff7fff7fff7fffULL
+#define KFW_CLS_LANE_BITS	16
 
-	for (i = hash & slots->mask;; i = (i + 1) & slots->mask) {
-		/* Pairs with the store in kfw_cls_slot_add(): the slot is whole. */
-		seen = smp_load_acquire(&slots->tag[i]);
-		if (seen == KFW_CLS_TAG_EMPTY)
+/*
+ * The top bit of each lane of @group that is 0, and no other bit: the low
+ * 15 bits of a lane plus 0x7fff carry into its top bit, never beyond.
+ */
+static u64 kfw_cls_zero_lanes(u64 group)
+{
+	u64 low = (group & KFW_CLS_LANE_LOWS) + KFW_CLS_LANE_LOWS;
+
+	return ~(low | group | KFW_CLS_LANE_LOWS);
+}
+
+static unsigned int kfw_cls_lane(u64 lanes)
+{
+	return __ffs64(lanes) / KFW_CLS_LANE_BITS;
+}
+
+/*
+ * The slot of @key, with hash @hash, in @slots, or -1; for readers and
+ * writers alike. A key is in the first group, in probe order, that had a
+ * free lane when it came, and lanes are never freed again: a group with an
+ * empty lane ends the search.
+ */
+static __always_inline s32 kfw_cls_find_hashed(const struct kfw_cls_slots *slots,
+					       u64 hash, const u64 *key, bool wide)
+{
+	u64 want = kfw_cls_tag(hash) * KFW_CLS_LANE_ONES, group, hits;
+	u32 g, gmask = slots->mask / 4, i;
+
+	for (g = hash & gmask;; g = (g + 1) & gmask) {
+		/* Pairs with the stores in kfw_cls_slot_add() and kfw_cls_slot_kill(). */
+		group = smp_load_acquire(&slots->group[g]);
+		for (hits = kfw_cls_zero_lanes(group ^ want); hits; hits &= hits - 1) {
+			i = 4 * g + kfw_cls_lane(hits);
+			if (kfw_cls_slot_is(slots, i, key, wide))
+				return i;
+		}
+		if (kfw_cls_zero_lanes(group))
 			return -1;
-		if (seen == tag && kfw_cls_key_equal(&slots->slot[i].key, key))
-			return i;
 	}
+}
+
+static s32 kfw_cls_find(const struct kfw_cls_slots *slots, const u64 *key,
+			bool wide)
+{
+	return kfw_cls_find_hashed(slots, kfw_cls_hash(key, wide), key, wide);
+}
+
+/**
+ * struct kfw_cls_view - what a lookup compares entries with
+ * @pkt: the packet
+ * @src: its IPv4 source address, host order, or 0
+ * @dst: its IPv4 destination address, or 0
+ * @plain: an IPv4 packet with every field known, which a whole entry decides
+ */
+struct kfw_cls_view {
+	const struct kfw_packet *pkt;
+	u32 src;
+	u32 dst;
+	bool plain;
+};
+
+/* The rule of @entry if it matches, else NULL. */
+static const struct kfw_match *kfw_cls_entry_matches(const struct kfw_cls_entry *entry,
+						     const struct kfw_cls_view *view)
+{
+	const struct kfw_packet *pkt = view->pkt;
+	const struct kfw_match *match;
+
+	if (((view->src ^ entry->src) & kfw_cls_top32(entry->src_len)) |
+	    ((view->dst ^ entry->dst) & kfw_cls_top32(entry->dst_len)))
+		return NULL;
+	if ((entry->flags & KFW_CLS_ENTRY_PROTO) &&
+	    (!pkt->has_proto || pkt->proto != entry->proto))
+		return NULL;
+	if ((entry->flags & KFW_CLS_ENTRY_PORTS) &&
+	    (!pkt->has_ports || pkt->sport < entry->sport.first ||
+	     pkt->sport > entry->sport.last || pkt->dport < entry->dport.first ||
+	     pkt->dport > entry->dport.last))
+		return NULL;
+	match = READ_ONCE(entry->match);
+	if (match && ((view->plain && (entry->flags & KFW_CLS_ENTRY_WHOLE)) ||
+		      kfw_match_packet(match, pkt)))
+		return match;
+	return NULL;
+}
+
+/* The first rule of @slot that matches and beats *@best, which it lowers. */
+static const struct kfw_match *kfw_cls_slot_lookup(const struct kfw_cls_slot *slot,
+						   const struct kfw_cls_view *view,
+						   u64 *best)
+{
+	const struct kfw_cls_bucket *rest;
+	const struct kfw_match *match;
+	unsigned int i, len;
+
+	if (slot->first.prio >= *best)
+		return NULL;
+	match = kfw_cls_entry_matches(&slot->first, view);
+	if (match) {
+		*best = slot->first.prio;
+		return match;
+	}
+	rest = rcu_dereference(slot->rest);
+	if (!rest)
+		return NULL;
+	/* Pairs with the store in kfw_cls_bucket_with(): entries below are whole. */
+	len = smp_load_acquire(&rest->len);
+	for (i = 0; i < len && rest->entry[i].prio < *best; i++) {
+		match = kfw_cls_entry_matches(&rest->entry[i], view);
+		if (match) {
+			*best = rest->entry[i].prio;
+			return match;
+		}
+	}
+	return NULL;
 }
 
 const struct kfw_match *kfw_cls_lookup(const struct kfw_cls *cls,
 				       const struct kfw_packet *pkt)
 {
-	const struct kfw_cls_order *order;
-	const struct kfw_cls_bucket *bucket;
-	const struct kfw_cls_slots *slots;
+	struct kfw_cls_view view = { .pkt = pkt };
 	const struct kfw_match *match, *found = NULL;
-	const struct kfw_cls_entry *entry;
-	struct kfw_cls_key key, masked;
-	bool plain = pkt->family == NFPROTO_IPV4 && !pkt->unknown;
-	u64 best = U64_MAX;
-	unsigned int i, j, len;
+	const struct kfw_cls_order *order;
+	const struct kfw_cls_slots *slots;
+	u64 key[KFW_CLS_KEY_WORDS], masked[KFW_CLS_KEY_WORDS];
+	u64 best = U64_MAX, hash;
+	unsigned int i, w;
 	s32 at;
 
 	order = rcu_dereference(cls->order[kfw_cls_class(pkt)]);
 	if (!order)
 		return NULL;
-	kfw_cls_packet_key(pkt, &key);
+	kfw_cls_packet_key(pkt, key);
+	if (pkt->family == NFPROTO_IPV4) {
+		view.src = key[0] >> 32;
+		view.dst = (u32)key[0];
+		view.plain = !pkt->unknown;
+	}
 	for (i = 0; i < order->len && order->item[i].best < best; i++) {
 		const struct kfw_cls_table *table = order->item[i].table;
 
-		kfw_cls_key_and(&masked, &key, &table->mask);
 		slots = rcu_dereference(table->slots);
-		at = kfw_cls_find(slots, &masked);
+		if (likely(!table->wide)) {
+			/* Most tables: two words, and kfw_cls_find() inline for them. */
+			masked[0] = key[0] & table->mask[0];
+			masked[KFW_CLS_KEY_REST] = key[KFW_CLS_KEY_REST] &
+						   table->mask[KFW_CLS_KEY_REST];
+			hash = kfw_cls_hash_start(masked[0], masked[KFW_CLS_KEY_REST]);
+			at = kfw_cls_find_hashed(slots, kfw_cls_hash_end(hash), masked, false);
+		} else {
+			for (w = 0; w < KFW_CLS_KEY_WORDS; w++)
+				masked[w] = key[w] & table->mask[w];
+			at = kfw_cls_find(slots, masked, true);
+		}
 		if (at < 0)
 			continue;
-		bucket = rcu_dereference(slots->slot[at].bucket);
-		/* Pairs with the store in kfw_cls_bucket_with(): entries below are whole. */
-		len = smp_load_acquire(&bucket->len);
-		for (j = 0; j < len; j++) {
-			entry = &bucket->entry[j];
-			if (entry->prio >= best)
-				break;
-			if (!kfw_cls_admits(&entry->hint, pkt))
-				continue;
-			match = READ_ONCE(entry->match);
-			if (match && ((plain && entry->hint.whole) ||
-				      kfw_match_packet(match, pkt))) {
-				best = entry->prio;
-				found = match;
-				break;
-			}
-		}
+		match = kfw_cls_slot_lookup(&slots->slot[at], &view, &best);
+		if (match)
+			found = match;
 	}
 	return found;
 }
@@ -386,9 +607,12 @@ static size_t kfw_cls_bucket_size(unsigned int len)
 	return sizeof(struct kfw_cls_bucket) + len * sizeof(struct kfw_cls_entry);
 }
 
-static size_t kfw_cls_slots_size(u32 nr)
+static size_t kfw_cls_slots_size(u32 nr, bool wide)
 {
-	return sizeof(struct kfw_cls_slots) + nr * (sizeof(struct kfw_cls_slot) + sizeof(u16));
+	struct kfw_cls_slots *slots;
+
+	return struct_size(slots, slot, nr) + nr / 4 * sizeof(*slots->group) +
+	       (wide ? nr * sizeof(*slots->wide) : 0);
 }
 
 static size_t kfw_cls_order_size(unsigned int len)
@@ -403,28 +627,83 @@ static size_t kfw_cls_order_size(unsigned int len)
  * classifier is published, at once before.
  */
 #define kfw_cls_retire(cls, ptr, size) do {				\
-	(cls)->stats.bytes -= (size);					\
-	if ((cls)->live)						\
-		kfw_cls_free_rcu(ptr, rcu);				\
+	struct kfw_cls *__cls = (cls);					\
+	typeof(ptr) __ptr = (ptr);					\
+									\
+	__cls->stats.bytes -= (size);					\
+	if (__cls->live)						\
+		kfw_cls_free_rcu(__ptr, rcu);				\
 	else								\
-		kfw_cls_free(ptr);					\
+		kfw_cls_free(__ptr);					\
 } while (0)
 
-/* --- Buckets, slots, tables ------------------------------------------------------ */
+/* --- Buckets and slots ------------------------------------------------------------ */
 
-static struct kfw_cls_bucket *kfw_cls_bucket_deref(struct kfw_cls_slot *slot)
+static struct kfw_cls_bucket *kfw_cls_rest(const struct kfw_cls_slot *slot)
 {
-	return rcu_dereference_protected(slot->bucket, 1);
+	return rcu_dereference_protected(slot->rest, 1);
 }
 
-static struct kfw_cls_slots *kfw_cls_slots_deref(struct kfw_cls_table *table)
+static struct kfw_cls_slots *kfw_cls_slots_deref(const struct kfw_cls_table *table)
 {
 	return rcu_dereference_protected(table->slots, 1);
 }
 
+static unsigned int kfw_cls_rest_len(const struct kfw_cls_slot *slot)
+{
+	const struct kfw_cls_bucket *rest = kfw_cls_rest(slot);
+
+	return rest ? rest->len : 0;
+}
+
+/* Entry @i of @slot: its first, then the rest. */
+static struct kfw_cls_entry *kfw_cls_slot_entry(struct kfw_cls_slot *slot,
+						unsigned int i)
+{
+	return i ? &kfw_cls_rest(slot)->entry[i - 1] : &slot->first;
+}
+
+/* Where in @slot the rule @match at @prio is, from @from on, or -1. */
+static int kfw_cls_slot_find_rule(struct kfw_cls_slot *slot, unsigned int from,
+				  const struct kfw_match *match, u64 prio)
+{
+	unsigned int i, len = 1 + kfw_cls_rest_len(slot);
+	const struct kfw_cls_entry *entry;
+
+	for (i = from; i < len; i++) {
+		entry = kfw_cls_slot_entry(slot, i);
+		if (entry->prio == prio && entry->match == match)
+			return i;
+	}
+	return -1;
+}
+
+static int kfw_cls_slot_holds(struct kfw_cls_slot *slot,
+			      const struct kfw_match *match, u64 prio)
+{
+	return kfw_cls_slot_find_rule(slot, 0, match, prio);
+}
+
+static struct kfw_cls_bucket *kfw_cls_bucket_alloc(struct kfw_cls *cls,
+						   unsigned int cap)
+{
+	struct kfw_cls_bucket *bucket = kfw_cls_alloc(cls, kfw_cls_bucket_size(cap));
+
+	if (bucket)
+		bucket->cap = cap;
+	return bucket;
+}
+
+static void kfw_cls_bucket_retire(struct kfw_cls *cls,
+				  struct kfw_cls_bucket *bucket)
+{
+	if (bucket)
+		kfw_cls_retire(cls, bucket, kfw_cls_bucket_size(bucket->cap));
+}
+
 /*
  * @old with @entry added in its place by priority, and without the entries
- * cleared in place. An entry that comes last goes in place when there is
+ * removed in place. An entry that comes last goes in place when there is
  * room, written before the length that shows it; a new bucket has room to
  * grow by half, so n rules appended to one key cost O(n) copies in all.
  */
@@ -438,14 +717,13 @@ static struct kfw_cls_bucket *kfw_cls_bucket_with(struct kfw_cls *cls,
 
 	if (old && len < old->cap && old->entry[len - 1].prio < entry->prio) {
 		old->entry[len] = *entry;
-		/* Pairs with the load in kfw_cls_lookup(). */
+		/* Pairs with the load in kfw_cls_slot_lookup(). */
 		smp_store_release(&old->len, len + 1);
 		return old;
 	}
-	bucket = kfw_cls_alloc(cls, kfw_cls_bucket_size(len + 1 + len / 2));
+	bucket = kfw_cls_bucket_alloc(cls, len + 1 + len / 2);
 	if (!bucket)
 		return NULL;
-	bucket->cap = len + 1 + len / 2;
 	bucket->split_at = old ? old->split_at : 0;
 	for (i = 0; i < len; i++) {
 		if (!old->entry[i].match)
@@ -462,40 +740,90 @@ static struct kfw_cls_bucket *kfw_cls_bucket_with(struct kfw_cls *cls,
 	return bucket;
 }
 
-static void kfw_cls_bucket_retire(struct kfw_cls *cls,
-				  struct kfw_cls_bucket *bucket)
+static struct kfw_cls_slots *kfw_cls_slots_alloc(struct kfw_cls *cls, u32 nr,
+						 bool wide)
 {
-	cls->stats.entries -= bucket->len;
-	kfw_cls_retire(cls, bucket, kfw_cls_bucket_size(bucket->cap));
-}
-
-static struct kfw_cls_slots *kfw_cls_slots_alloc(struct kfw_cls *cls, u32 nr)
-{
-	struct kfw_cls_slots *slots = kfw_cls_alloc(cls, kfw_cls_slots_size(nr));
+	struct kfw_cls_slots *slots = kfw_cls_alloc(cls, kfw_cls_slots_size(nr, wide));
 
 	if (!slots)
 		return NULL;
 	slots->mask = nr - 1;
-	slots->tag = (u16 *)&slots->slot[nr];
+	slots->group = (u64 *)&slots->slot[nr];
+	if (wide)
+		slots->wide = (void *)&slots->group[nr / 4];
 	return slots;
 }
 
-/* Fills a never used slot of @slots, which has one, with @key. */
-static void kfw_cls_slot_add(struct kfw_cls_slots *slots,
-			     const struct kfw_cls_key *key,
-			     struct kfw_cls_bucket *bucket)
+static void kfw_cls_slots_retire(struct kfw_cls *cls, struct kfw_cls_slots *slots,
+				 bool wide)
 {
-	u64 hash = kfw_cls_hash(key);
-	u32 i;
+	kfw_cls_retire(cls, slots, kfw_cls_slots_size(slots->mask + 1, wide));
+}
 
-	for (i = hash & slots->mask; slots->tag[i] != KFW_CLS_TAG_EMPTY;
-	     i = (i + 1) & slots->mask)
+static u16 kfw_cls_slot_tag(const struct kfw_cls_slots *slots, u32 i)
+{
+	return slots->group[i / 4] >> (KFW_CLS_LANE_BITS * (i % 4));
+}
+
+/* Stores the tag of slot @i: a whole word, for readers. */
+static void kfw_cls_slot_set_tag(struct kfw_cls_slots *slots, u32 i, u16 tag)
+{
+	unsigned int shift = KFW_CLS_LANE_BITS * (i % 4);
+	u64 group = slots->group[i / 4] & ~(0xffffULL << shift);
+
+	/* Pairs with the load in kfw_cls_find_hashed(): the slot is whole. */
+	smp_store_release(&slots->group[i / 4], group | (u64)tag << shift);
+}
+
+/* Fills the first never used slot on @key's way with @key and its rules. */
+static void kfw_cls_slot_add(struct kfw_cls_slots *slots, const u64 *key,
+			     bool wide, const struct kfw_cls_entry *first,
+			     struct kfw_cls_bucket *rest)
+{
+	u64 hash = kfw_cls_hash(key, wide), empty;
+	u32 g, gmask = slots->mask / 4, i;
+	struct kfw_cls_slot *slot;
+
+	for (g = hash & gmask; !(empty = kfw_cls_zero_lanes(slots->group[g]));
+	     g = (g + 1) & gmask)
 		;
-	slots->slot[i].key = *key;
-	RCU_INIT_POINTER(slots->slot[i].bucket, bucket);
+	i = 4 * g + kfw_cls_lane(empty);
+	slot = &slots->slot[i];
+	slot->key[0] = wide ? 0 : key[0];
+	slot->key[1] = key[KFW_CLS_KEY_REST];
+	if (wide)
+		memcpy(slots->wide[i], key, sizeof(slots->wide[i]));
+	slot->first = *first;
+	RCU_INIT_POINTER(slot->rest, rest);
 	slots->used++;
-	/* Pairs with the load in kfw_cls_find(). */
-	smp_store_release(&slots->tag[i], kfw_cls_tag(hash));
+	kfw_cls_slot_set_tag(slots, i, kfw_cls_tag(hash));
+}
+
+/* The key of slot @i. */
+static void kfw_cls_slot_key(const struct kfw_cls_slots *slots, u32 i,
+			     bool wide, u64 *key)
+{
+	memset(key, 0, KFW_CLS_KEY_WORDS * sizeof(*key));
+	if (wide)
+		memcpy(key, slots->wide[i], sizeof(slots->wide[i]));
+	else
+		key[0] = slots->slot[i].key[0];
+	key[KFW_CLS_KEY_REST] = slots->slot[i].key[1];
+}
+
+static bool kfw_cls_slot_live(const struct kfw_cls_slots *slots, u32 i)
+{
+	return kfw_cls_slot_tag(slots, i) > KFW_CLS_TAG_DEAD;
+}
+
+/*
+ * Readers that saw the tag may still read the slot: it is never reused. A
+ * new slot of its key, if any, is stored first, so a reader that finds this
+ * one dead finds that one further on.
+ */
+static void kfw_cls_slot_kill(struct kfw_cls_slots *slots, u32 i)
+{
+	kfw_cls_slot_set_tag(slots, i, KFW_CLS_TAG_DEAD);
 }
 
 /*
@@ -506,22 +834,26 @@ static void kfw_cls_slot_add(struct kfw_cls_slots *slots,
 static int kfw_cls_make_room(struct kfw_cls *cls, struct kfw_cls_table *table)
 {
 	struct kfw_cls_slots *old = kfw_cls_slots_deref(table), *slots;
+	u64 key[KFW_CLS_KEY_WORDS];
 	u32 nr = 8, i;
 
 	if (old && (old->used + 1) * 4 <= (old->mask + 1) * 3)
 		return 0;
 	while (nr < 2 * (table->live + 1))
 		nr *= 2;
-	slots = kfw_cls_slots_alloc(cls, nr);
+	slots = kfw_cls_slots_alloc(cls, nr, table->wide);
 	if (!slots)
 		return -ENOMEM;
-	for (i = 0; old && i <= old->mask; i++)
-		if (old->tag[i] > KFW_CLS_TAG_DEAD)
-			kfw_cls_slot_add(slots, &old->slot[i].key,
-					 kfw_cls_bucket_deref(&old->slot[i]));
+	for (i = 0; old && i <= old->mask; i++) {
+		if (!kfw_cls_slot_live(old, i))
+			continue;
+		kfw_cls_slot_key(old, i, table->wide, key);
+		kfw_cls_slot_add(slots, key, table->wide, &old->slot[i].first,
+				 kfw_cls_rest(&old->slot[i]));
+	}
 	rcu_assign_pointer(table->slots, slots);
 	if (old)
-		kfw_cls_retire(cls, old, kfw_cls_slots_size(old->mask + 1));
+		kfw_cls_slots_retire(cls, old, table->wide);
 	return 0;
 }
 
@@ -634,7 +966,8 @@ static struct kfw_cls_table *kfw_cls_table_new(struct kfw_cls *cls,
 	if (!table)
 		return NULL;
 	table->shape = *shape;
-	kfw_cls_shape_mask(shape, &table->mask);
+	table->wide = shape->family == NFPROTO_IPV6;
+	kfw_cls_shape_mask(shape, table->mask);
 	table->best = U64_MAX;
 	if (kfw_cls_make_room(cls, table)) {
 		cls->stats.bytes -= sizeof(*table);
@@ -708,60 +1041,184 @@ static int kfw_cls_order_publish(struct kfw_cls *cls)
 static void kfw_cls_entry_init(struct kfw_cls_entry *entry,
 			       const struct kfw_match *match, u64 prio)
 {
+	bool v4 = match->family == NFPROTO_IPV4;
+
 	memset(entry, 0, sizeof(*entry));
 	entry->prio = prio;
 	entry->match = match;
-	entry->hint.has_proto = match->fields & KFW_MATCH_PROTO;
-	entry->hint.proto = match->proto;
-	entry->hint.has_ports = match->fields & (KFW_MATCH_SPORT | KFW_MATCH_DPORT);
-	entry->hint.sport = match->fields & KFW_MATCH_SPORT ? match->sport :
-			    (struct kfw_port_range){ 0, U16_MAX };
-	entry->hint.dport = match->fields & KFW_MATCH_DPORT ? match->dport :
-			    (struct kfw_port_range){ 0, U16_MAX };
+	entry->proto = match->proto;
+	if (match->fields & KFW_MATCH_PROTO)
+		entry->flags |= KFW_CLS_ENTRY_PROTO;
+	if (match->fields & (KFW_MATCH_SPORT | KFW_MATCH_DPORT))
+		entry->flags |= KFW_CLS_ENTRY_PORTS;
+	entry->sport = match->fields & KFW_MATCH_SPORT ? match->sport :
+		       (struct kfw_port_range){ 0, U16_MAX };
+	entry->dport = match->fields & KFW_MATCH_DPORT ? match->dport :
+		       (struct kfw_port_range){ 0, U16_MAX };
 	/*
-	 * The addresses of an IPv4 rule: with them the hint is the whole
+	 * The addresses of an IPv4 rule: with them the entry is the whole
 	 * match of a rule that asks only for addresses, protocol and ports,
 	 * which then needs no look at the rule. A packet with a field it
 	 * could not read goes to kfw_match_packet() all the same.
 	 */
-	if (match->family == NFPROTO_IPV4 && (match->fields & KFW_MATCH_SRC)) {
-		entry->hint.src = match->src.ip;
-		entry->hint.src_mask = match->src_mask.ip;
+	if (v4 && (match->fields & KFW_MATCH_SRC)) {
+		entry->src = ntohl(match->src.ip);
+		entry->src_len = match->src_prefix;
 	}
-	if (match->family == NFPROTO_IPV4 && (match->fields & KFW_MATCH_DST)) {
-		entry->hint.dst = match->dst.ip;
-		entry->hint.dst_mask = match->dst_mask.ip;
+	if (v4 && (match->fields & KFW_MATCH_DST)) {
+		entry->dst = ntohl(match->dst.ip);
+		entry->dst_len = match->dst_prefix;
 	}
-	entry->hint.whole = match->family == NFPROTO_IPV4 &&
-			    !(match->fields & ~(KFW_MATCH_SRC | KFW_MATCH_DST | KFW_MATCH_PROTO |
-						KFW_MATCH_SPORT | KFW_MATCH_DPORT));
+	if (v4 && !(match->fields & ~(KFW_MATCH_SRC | KFW_MATCH_DST | KFW_MATCH_PROTO |
+				      KFW_MATCH_SPORT | KFW_MATCH_DPORT)))
+		entry->flags |= KFW_CLS_ENTRY_WHOLE;
+}
+
+/**
+ * struct kfw_cls_edit - how a key's rules change
+ * @add: a rule to put in by priority, or NULL
+ * @drop: a rule to leave out, with @drop_prio, or NULL
+ * @drop_prio: its priority
+ * @moved: leave out the rules that fit this shape, or NULL
+ */
+struct kfw_cls_edit {
+	const struct kfw_cls_entry *add;
+	const struct kfw_match *drop;
+	u64 drop_prio;
+	const struct kfw_cls_shape *moved;
+};
+
+static bool kfw_cls_edit_keeps(const struct kfw_cls_edit *edit,
+			       const struct kfw_cls_entry *entry)
+{
+	struct kfw_cls_shape shape;
+
+	if (!entry->match)
+		return false;
+	if (entry->match == edit->drop && entry->prio == edit->drop_prio)
+		return false;
+	if (!edit->moved)
+		return true;
+	kfw_cls_rule_shape(entry->match, &shape);
+	return !kfw_cls_fits(edit->moved, &shape);
+}
+
+/*
+ * Entry @i of the rules of @slot as @edit leaves them, or NULL past the
+ * last; @pos walks the slot's entries, @added says whether @edit->add is
+ * already past.
+ */
+static const struct kfw_cls_entry *kfw_cls_edit_next(struct kfw_cls_slot *slot,
+						     const struct kfw_cls_edit *edit,
+						     unsigned int *pos, bool *added)
+{
+	unsigned int len = 1 + kfw_cls_rest_len(slot);
+	const struct kfw_cls_entry *entry;
+
+	for (; *pos < len; ++*pos) {
+		entry = kfw_cls_slot_entry(slot, *pos);
+		if (edit->add && !*added && edit->add->prio < entry->prio) {
+			*added = true;
+			return edit->add;
+		}
+		if (kfw_cls_edit_keeps(edit, entry)) {
+			++*pos;
+			return entry;
+		}
+	}
+	if (edit->add && !*added) {
+		*added = true;
+		return edit->add;
+	}
+	return NULL;
+}
+
+/*
+ * Changes the rules of the key of slot @at as @edit says. A slot whose
+ * first rule stays takes a new bucket for the rest; else the rules move to
+ * a new slot of the same key, which readers probe after the old one, and
+ * the old one dies. Return: 0, or -ENOMEM with nothing changed.
+ */
+static int kfw_cls_slot_edit(struct kfw_cls *cls, struct kfw_cls_table *table,
+			     const u64 *key, const struct kfw_cls_edit *edit)
+{
+	struct kfw_cls_slots *slots = kfw_cls_slots_deref(table);
+	const struct kfw_cls_entry *entry, *first;
+	struct kfw_cls_bucket *old, *rest = NULL;
+	struct kfw_cls_slot *slot;
+	unsigned int pos = 0, n = 0;
+	bool added = false;
+	s32 at;
+
+	at = kfw_cls_find(slots, key, table->wide);
+	slot = &slots->slot[at];
+	while (kfw_cls_edit_next(slot, edit, &pos, &added))
+		n++;
+	old = kfw_cls_rest(slot);
+	if (!n) {
+		kfw_cls_slot_kill(slots, at);
+		table->live--;
+		cls->stats.nodes--;
+		kfw_cls_bucket_retire(cls, old);
+		return 0;
+	}
+	if (n > 1) {
+		rest = kfw_cls_bucket_alloc(cls, n - 1 + (n - 1) / 2);
+		if (!rest)
+			return -ENOMEM;
+		rest->split_at = old ? old->split_at : 0;
+	}
+	pos = 0;
+	added = false;
+	first = kfw_cls_edit_next(slot, edit, &pos, &added);
+	while ((entry = kfw_cls_edit_next(slot, edit, &pos, &added)))
+		rest->entry[rest->len++] = *entry;
+	if (first == &slot->first) {
+		rcu_assign_pointer(slot->rest, rest);
+	} else {
+		struct kfw_cls_entry copy = *first;
+
+		/* Room may mean new slots, which readers see whole. */
+		if (kfw_cls_make_room(cls, table)) {
+			kfw_cls_bucket_retire(cls, rest);
+			return -ENOMEM;
+		}
+		slots = kfw_cls_slots_deref(table);
+		at = kfw_cls_find(slots, key, table->wide);
+		kfw_cls_slot_add(slots, key, table->wide, &copy, rest);
+		kfw_cls_slot_kill(slots, at);
+	}
+	kfw_cls_bucket_retire(cls, old);
+	return 0;
 }
 
 static int kfw_cls_table_add(struct kfw_cls *cls, struct kfw_cls_table *table,
 			     const struct kfw_cls_entry *entry, unsigned int depth);
+static void kfw_cls_table_drop(struct kfw_cls *cls, struct kfw_cls_table *table);
 
-/*
- * TupleMerge's split of a crowded bucket: its rules that fit a more specific
- * shape move to that shape's table. They are added there before they leave
- * here, so a reader finds each once or twice, never not at all; on failure
- * some stay in both, which lookups and removals take in their stride.
- */
-static void kfw_cls_split(struct kfw_cls *cls, struct kfw_cls_table *table,
-			  struct kfw_cls_slot *slot)
+/* The shape that a split of a crowded key moves rules to, or false. */
+static bool kfw_cls_split_target(const struct kfw_cls_table *table,
+				 struct kfw_cls_slot *slot,
+				 struct kfw_cls_shape *target)
 {
-	struct kfw_cls_bucket *bucket = kfw_cls_bucket_deref(slot), *rest;
-	struct kfw_cls_shape low, high, shape, target;
-	struct kfw_cls_table *to;
-	unsigned int i, n, moved = 0;
+	unsigned int i, len = 1 + kfw_cls_rest_len(slot);
+	struct kfw_cls_shape low = {}, high = {}, shape;
+	const struct kfw_cls_entry *entry;
+	bool any = false;
 
-	/* Entries cleared in place are gone from a bucket only once it is copied. */
-	for (i = 0; i < bucket->len; i++)
-		if (!bucket->entry[i].match)
-			return;
-	kfw_cls_rule_shape(bucket->entry[0].match, &low);
-	high = low;
-	for (i = 1; i < bucket->len; i++) {
-		kfw_cls_rule_shape(bucket->entry[i].match, &shape);
+	for (i = 0; i < len; i++) {
+		entry = kfw_cls_slot_entry(slot, i);
+		if (!entry->match)
+			continue;
+		kfw_cls_rule_shape(entry->match, &shape);
+		if (!any) {
+			low = shape;
+			high = shape;
+			any = true;
+		}
+		/* A table without addresses holds both families: split by one. */
+		if (shape.family != low.family)
+			continue;
 		low.src_len = min(low.src_len, shape.src_len);
 		low.dst_len = min(low.dst_len, shape.dst_len);
 		low.keys &= shape.keys;
@@ -769,74 +1226,92 @@ static void kfw_cls_split(struct kfw_cls *cls, struct kfw_cls_table *table,
 		high.dst_len = max(high.dst_len, shape.dst_len);
 		high.keys |= shape.keys;
 	}
-	target = low;
-	if (!memcmp(&target, &table->shape, sizeof(target))) {
+	if (!any)
+		return false;
+	*target = low;
+	if (!memcmp(target, &table->shape, sizeof(*target))) {
 		if (high.src_len - low.src_len >= high.dst_len - low.dst_len &&
 		    high.src_len > low.src_len)
-			target.src_len = high.src_len - (high.src_len - low.src_len) / 2;
+			target->src_len = high.src_len - (high.src_len - low.src_len) / 2;
 		else if (high.dst_len > low.dst_len)
-			target.dst_len = high.dst_len - (high.dst_len - low.dst_len) / 2;
+			target->dst_len = high.dst_len - (high.dst_len - low.dst_len) / 2;
 		else if (high.keys != low.keys)
-			target.keys = high.keys;
-		else
-			bucket->split_at = bucket->len;	/* alike in every keyed field */
-		if (!memcmp(&target, &table->shape, sizeof(target)))
-			return;
+			target->keys = high.keys;
+	}
+	return memcmp(target, &table->shape, sizeof(*target));
+}
+
+/*
+ * TupleMerge's split of a crowded key: its rules that fit a more specific
+ * shape move to that shape's table. They are added there before they leave
+ * here, so a reader finds each once or twice, never not at all; on failure
+ * some stay in both, which lookups and removals take in their stride.
+ */
+static void kfw_cls_split(struct kfw_cls *cls, struct kfw_cls_table *table,
+			  const u64 *key)
+{
+	struct kfw_cls_slots *slots = kfw_cls_slots_deref(table);
+	struct kfw_cls_slot *slot = &slots->slot[kfw_cls_find(slots, key, table->wide)];
+	struct kfw_cls_edit edit = {};
+	const struct kfw_cls_entry *entry;
+	struct kfw_cls_shape target, shape;
+	unsigned int i, len, moved = 0;
+	struct kfw_cls_table *to;
+
+	if (!kfw_cls_split_target(table, slot, &target)) {
+		/* Alike in every keyed field: try again at twice the size. */
+		kfw_cls_rest(slot)->split_at = 1 + kfw_cls_rest_len(slot);
+		return;
 	}
 	to = kfw_cls_table_find(cls, &target);
 	if (!to)
 		to = kfw_cls_table_new(cls, &target);
 	if (!to)
 		return;
-	for (i = 0; i < bucket->len; i++) {
-		kfw_cls_rule_shape(bucket->entry[i].match, &shape);
+	len = 1 + kfw_cls_rest_len(slot);
+	for (i = 0; i < len; i++) {
+		entry = kfw_cls_slot_entry(slot, i);
+		if (!entry->match)
+			continue;
+		kfw_cls_rule_shape(entry->match, &shape);
 		if (!kfw_cls_fits(&target, &shape))
 			continue;
 		/* No split inside a split: the next insertion there splits. */
-		if (kfw_cls_table_add(cls, to, &bucket->entry[i], KFW_CLS_SPLIT_DEPTH))
+		if (kfw_cls_table_add(cls, to, entry, KFW_CLS_SPLIT_DEPTH))
 			return;
 		moved++;
 	}
-	if (!moved || moved == bucket->len)
-		return;	/* a bucket left empty would need its slot killed: keep it */
-	rest = kfw_cls_alloc(cls, kfw_cls_bucket_size(bucket->len - moved));
-	if (!rest)
+	edit.moved = &target;
+	if (!moved || kfw_cls_slot_edit(cls, table, key, &edit))
 		return;
-	rest->cap = bucket->len - moved;
-	for (i = n = 0; i < bucket->len; i++) {
-		kfw_cls_rule_shape(bucket->entry[i].match, &shape);
-		if (!kfw_cls_fits(&target, &shape))
-			rest->entry[n++] = bucket->entry[i];
-	}
-	rest->len = n;
-	cls->stats.entries += n;
 	table->rules -= moved;
-	rcu_assign_pointer(slot->bucket, rest);
-	kfw_cls_bucket_retire(cls, bucket);
+	cls->stats.entries -= moved;
+	if (!table->rules)
+		kfw_cls_table_drop(cls, table);
 }
 
 static int kfw_cls_table_add(struct kfw_cls *cls, struct kfw_cls_table *table,
 			     const struct kfw_cls_entry *entry, unsigned int depth)
 {
-	struct kfw_cls_bucket *old = NULL, *bucket;
+	struct kfw_cls_edit edit = { .add = entry };
+	struct kfw_cls_bucket *old, *rest;
 	struct kfw_cls_slots *slots;
-	struct kfw_cls_key key;
+	struct kfw_cls_slot *slot;
+	u64 key[KFW_CLS_KEY_WORDS];
 	s32 at;
 	int err;
 
-	kfw_cls_match_key(entry->match, &key);
-	kfw_cls_key_and(&key, &key, &table->mask);
+	kfw_cls_match_key(table, entry->match, key);
 	err = kfw_cls_make_room(cls, table);
 	if (err)
 		return err;
-	slots = kfw_cls_slots_deref(table);
-	at = kfw_cls_find(slots, &key);
-	if (at >= 0)
-		old = kfw_cls_bucket_deref(&slots->slot[at]);
-	if (entry->prio < table->best) {
+	/*
+	 * Lookups must not pass the table by before they can find the rule. An
+	 * empty table may be in no order: kfw_cls_applies() leaves it out.
+	 */
+	if (entry->prio < table->best || !table->rules) {
 		u64 was = table->best;
 
-		/* Lookups must not pass the table by before they can find the rule. */
 		table->best = entry->prio;
 		table->rules++;
 		err = kfw_cls_order_publish(cls);
@@ -846,27 +1321,41 @@ static int kfw_cls_table_add(struct kfw_cls *cls, struct kfw_cls_table *table,
 			return err;
 		}
 	}
-	bucket = kfw_cls_bucket_with(cls, old, entry);
-	if (!bucket)
-		return -ENOMEM;
-	table->rules++;
-	if (bucket == old) {
-		cls->stats.entries++;
-	} else if (old) {
-		cls->stats.entries += bucket->len;
-		rcu_assign_pointer(slots->slot[at].bucket, bucket);
-		kfw_cls_bucket_retire(cls, old);
-	} else {
-		cls->stats.entries += bucket->len;
-		kfw_cls_slot_add(slots, &key, bucket);
+	slots = kfw_cls_slots_deref(table);
+	at = kfw_cls_find(slots, key, table->wide);
+	/* A split that failed half-way may have left the rule here already. */
+	if (at >= 0 && depth && kfw_cls_slot_holds(&slots->slot[at], entry->match,
+						   entry->prio) >= 0)
+		return 0;
+	if (at < 0) {
+		kfw_cls_slot_add(slots, key, table->wide, entry, NULL);
 		table->live++;
 		cls->stats.nodes++;
-		at = kfw_cls_find(slots, &key);
+	} else if (entry->prio < slots->slot[at].first.prio) {
+		err = kfw_cls_slot_edit(cls, table, key, &edit);
+		if (err)
+			return err;
+	} else {
+		slot = &slots->slot[at];
+		old = kfw_cls_rest(slot);
+		rest = kfw_cls_bucket_with(cls, old, entry);
+		if (!rest)
+			return -ENOMEM;
+		if (rest != old) {
+			rcu_assign_pointer(slot->rest, rest);
+			kfw_cls_bucket_retire(cls, old);
+		}
+		/* A key nothing could split is tried again at twice the size. */
+		if (rest->len >= KFW_CLS_BUCKET_LIMIT && rest->len + 1 >= 2 * rest->split_at &&
+		    depth < KFW_CLS_SPLIT_DEPTH) {
+			table->rules++;
+			cls->stats.entries++;
+			kfw_cls_split(cls, table, key);
+			return 0;
+		}
 	}
-	/* A bucket nothing could split is tried again at twice the size. */
-	if (bucket->len > KFW_CLS_BUCKET_LIMIT && bucket->len >= 2 * bucket->split_at &&
-	    depth < KFW_CLS_SPLIT_DEPTH)
-		kfw_cls_split(cls, table, &slots->slot[at]);
+	table->rules++;
+	cls->stats.entries++;
 	return 0;
 }
 
@@ -875,6 +1364,7 @@ static void kfw_cls_table_drop(struct kfw_cls *cls, struct kfw_cls_table *table)
 {
 	struct kfw_cls_slots *slots = kfw_cls_slots_deref(table);
 	unsigned int i;
+	u32 j;
 
 	for (i = 0; i < cls->nr_tables && cls->tables[i] != table; i++)
 		;
@@ -887,7 +1377,14 @@ static void kfw_cls_table_drop(struct kfw_cls *cls, struct kfw_cls_table *table)
 		cls->tables[cls->nr_tables++] = table;
 		return;
 	}
-	kfw_cls_retire(cls, slots, kfw_cls_slots_size(slots->mask + 1));
+	/* Keys of rules removed in place outlive them: they go now. */
+	for (j = 0; j <= slots->mask; j++) {
+		if (!kfw_cls_slot_live(slots, j))
+			continue;
+		kfw_cls_bucket_retire(cls, kfw_cls_rest(&slots->slot[j]));
+		cls->stats.nodes--;
+	}
+	kfw_cls_slots_retire(cls, slots, table->wide);
 	kfw_cls_retire(cls, table, sizeof(*table));
 }
 
@@ -896,50 +1393,29 @@ static bool kfw_cls_table_remove(struct kfw_cls *cls, struct kfw_cls_table *tabl
 				 const struct kfw_match *match, u64 prio)
 {
 	struct kfw_cls_slots *slots = kfw_cls_slots_deref(table);
-	struct kfw_cls_bucket *old, *bucket;
-	struct kfw_cls_key key;
-	unsigned int i, n;
+	struct kfw_cls_edit edit = { .drop = match, .drop_prio = prio };
+	u64 key[KFW_CLS_KEY_WORDS];
+	struct kfw_cls_slot *slot;
+	int i;
 	s32 at;
 
-	kfw_cls_match_key(match, &key);
-	kfw_cls_key_and(&key, &key, &table->mask);
-	at = kfw_cls_find(slots, &key);
+	kfw_cls_match_key(table, match, key);
+	at = kfw_cls_find(slots, key, table->wide);
 	if (at < 0)
 		return false;
-	old = kfw_cls_bucket_deref(&slots->slot[at]);
-	for (i = 0; i < old->len; i++)
-		if (old->entry[i].prio == prio && old->entry[i].match == match)
-			break;
-	if (i == old->len)
+	slot = &slots->slot[at];
+	i = kfw_cls_slot_find_rule(slot, 0, match, prio);
+	if (i < 0)
 		return false;
 	table->rules--;
-	if (old->len == 1) {
-		/* Readers that saw the tag may still read the slot, never reuse it. */
-		WRITE_ONCE(slots->tag[at], KFW_CLS_TAG_DEAD);
-		table->live--;
-		cls->stats.nodes--;
-		kfw_cls_bucket_retire(cls, old);
-		if (!table->rules)
-			kfw_cls_table_drop(cls, table);
-		return true;
+	cls->stats.entries--;
+	/* Removal needs no memory: readers skip an entry removed in place. */
+	if (kfw_cls_slot_edit(cls, table, key, &edit)) {
+		for (; i >= 0; i = kfw_cls_slot_find_rule(slot, i + 1, match, prio))
+			WRITE_ONCE(kfw_cls_slot_entry(slot, i)->match, NULL);
 	}
-	bucket = kfw_cls_alloc(cls, kfw_cls_bucket_size(old->len - 1));
-	if (bucket)
-		bucket->cap = old->len - 1;
-	if (!bucket) {
-		/* Removal needs no memory: readers skip an entry cleared in place. */
-		WRITE_ONCE(old->entry[i].match, NULL);
-		cls->stats.entries--;
-		return true;
-	}
-	for (i = n = 0; i < old->len; i++)
-		if (old->entry[i].match &&
-		    (old->entry[i].prio != prio || old->entry[i].match != match))
-			bucket->entry[n++] = old->entry[i];
-	bucket->len = n;
-	cls->stats.entries += n;
-	rcu_assign_pointer(slots->slot[at].bucket, bucket);
-	kfw_cls_bucket_retire(cls, old);
+	if (!table->rules)
+		kfw_cls_table_drop(cls, table);
 	return true;
 }
 
@@ -968,8 +1444,8 @@ void kfw_cls_destroy(struct kfw_cls *cls)
 	for (i = 0; i < cls->nr_tables; i++) {
 		slots = kfw_cls_slots_deref(cls->tables[i]);
 		for (j = 0; j <= slots->mask; j++)
-			if (slots->tag[j] > KFW_CLS_TAG_DEAD)
-				kfw_cls_free(kfw_cls_bucket_deref(&slots->slot[j]));
+			if (kfw_cls_slot_live(slots, j))
+				kfw_cls_free(kfw_cls_rest(&slots->slot[j]));
 		kfw_cls_free(slots);
 		kfw_cls_free(cls->tables[i]);
 	}
@@ -1090,8 +1566,8 @@ bool kfw_cls_reaches(const struct kfw_cls *cls, const void *ptr)
 		if (slots == ptr)
 			return true;
 		for (j = 0; j <= slots->mask; j++)
-			if (slots->tag[j] > KFW_CLS_TAG_DEAD &&
-			    slots->slot[j].bucket == ptr)
+			if (kfw_cls_slot_live(slots, j) &&
+			    slots->slot[j].rest == ptr)
 				return true;
 	}
 	return false;

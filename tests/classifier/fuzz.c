@@ -15,6 +15,8 @@
  *	5-6  look up a packet decoded from the input
  *	7    look up a packet classify_gen.c makes near rule (byte) % rules,
  *	     from a 16-bit seed
+ *	8    make allocation number (byte) from now fail; an insertion that
+ *	     fails must change nothing, and a removal must never fail
  *
  * Missing bytes read as zero. After the program, packets near every rule
  * are looked up, then the rules are removed one by one. Every lookup must
@@ -196,6 +198,21 @@ static void decode_packet(struct reader *r, struct kfw_packet *pkt)
 	pkt->state = (1U << (rd8(r) % 5)) >> 1;
 }
 
+/* Did the allocation set to fail fail (and so reset the count)? */
+static bool injected_failure_hit(void)
+{
+	return !kfw_host_alloc_fails_after;
+}
+
+static u32 position_of(const struct kfw_gen_set *set, const struct kfw_match *m)
+{
+	u32 i;
+
+	for (i = 0; kfw_gen_set_at(set, i) != m; i++)
+		;
+	return i;
+}
+
 static void check(const struct kfw_cls *cls, const struct kfw_gen_set *set,
 		  const struct kfw_packet *pkt)
 {
@@ -236,7 +253,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		kfw_cls_publish(cls);
 
 	for (ops = 0; r.n && ops < MAX_OPS; ops++) {
-		switch (rd8(&r) % 8) {
+		switch (rd8(&r) % 9) {
 		case 0:
 		case 1:
 		case 2:
@@ -245,8 +262,12 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 			if (set.nr == MAX_RULES)
 				break;
 			m = kfw_gen_set_add(&set, &match, prio);
-			if (m && kfw_cls_insert(cls, m, prio))
+			if (!m || !kfw_cls_insert(cls, m, prio))
+				break;
+			if (!injected_failure_hit())
 				abort();
+			/* It failed on the injected allocation: the rule is not there. */
+			kfw_gen_set_del(&set, position_of(&set, m));
 			break;
 		case 3:
 			i = rd8(&r);
@@ -275,6 +296,9 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 			decode_packet(&r, &pkt);
 			check(cls, &set, &pkt);
 			break;
+		case 8:
+			kfw_host_alloc_fails_after = rd8(&r) + 1;
+			break;
 		default:
 			i = rd8(&r);
 			kfw_gen_seed(&gen, rd16(&r));
@@ -286,6 +310,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	}
 
 	/* Around every rule, then down to nothing. */
+	kfw_host_alloc_fails_after = 0;
 	kfw_gen_seed(&gen, size);
 	for (i = 0; i < set.nr * 8; i++) {
 		kfw_gen_packet(&gen, kfw_gen_set_at(&set, i / 8), &pkt);

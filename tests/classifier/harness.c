@@ -13,6 +13,8 @@
 /* Called with what the classifier frees after a grace period; unset: nothing. */
 void (*kfw_host_retire_hook)(const void *ptr);
 
+unsigned long kfw_host_alloc_fails_after;
+
 /* The generators make no payload rules: reaching this is a harness bug. */
 bool kfw_payload_found(const struct kfw_payload *payload,
 		       const struct kfw_packet *pkt)

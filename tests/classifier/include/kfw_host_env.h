@@ -48,6 +48,7 @@ typedef int64_t s64;
 #define DIV_ROUND_UP(n, d) (((n) + (d) - 1) / (d))
 #define ALIGN(x, a)	(((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
 
+#define __aligned(x)	__attribute__((aligned(x)))
 #define likely(x)	__builtin_expect(!!(x), 1)
 #define unlikely(x)	__builtin_expect(!!(x), 0)
 
@@ -153,6 +154,11 @@ static inline unsigned long __ffs(unsigned long x)
 	return __builtin_ctzl(x);
 }
 
+static inline unsigned long __ffs64(u64 x)
+{
+	return __builtin_ctzll(x);
+}
+
 static inline unsigned long __fls(unsigned long x)
 {
 	return BITS_PER_LONG - 1 - __builtin_clzl(x);
@@ -160,9 +166,19 @@ static inline unsigned long __fls(unsigned long x)
 
 /* --- The seam of classify_env.h -------------------------------------------- */
 
+/* When not 0, the number of allocations that succeed before one fails. */
+extern unsigned long kfw_host_alloc_fails_after;
+
+/* Aligned as the kernel's kmalloc() aligns a power of two, to 64 at least. */
 static inline void *kfw_cls_zalloc(size_t size)
 {
-	return calloc(1, size);
+	void *ptr;
+
+	if (kfw_host_alloc_fails_after && !--kfw_host_alloc_fails_after)
+		return NULL;
+	if (posix_memalign(&ptr, 64, size))
+		return NULL;
+	return memset(ptr, 0, size);
 }
 
 static inline void kfw_cls_free(const void *ptr)
