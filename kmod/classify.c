@@ -183,6 +183,9 @@ struct kfw_cls_entry {
  * @len: entries readers may look at, stored after the entries
  * @split_at: the number of rules at which a split last found nothing to
  *	split by
+ * @dport: the destination ports of its entries together, first to last:
+ *	rules that a key's fields alike crowd together differ in their ports,
+ *	and a packet to a port outside all of them passes them by at once
  * @entry: the entries
  */
 struct kfw_cls_bucket {
@@ -190,6 +193,7 @@ struct kfw_cls_bucket {
 	unsigned int cap;
 	unsigned int len;
 	unsigned int split_at;
+	struct kfw_port_range dport;
 	struct kfw_cls_entry entry[];
 };
 
@@ -535,6 +539,10 @@ static const struct kfw_match *kfw_cls_slot_lookup(const struct kfw_cls_slot *sl
 		return NULL;
 	/* Pairs with the store in kfw_cls_bucket_with(): entries below are whole. */
 	len = smp_load_acquire(&rest->len);
+	if (view->pkt->has_ports &&
+	    (view->pkt->dport < READ_ONCE(rest->dport.first) ||
+	     view->pkt->dport > READ_ONCE(rest->dport.last)))
+		return NULL;
 	for (i = 0; i < len && rest->entry[i].prio < *best; i++) {
 		match = kfw_cls_entry_matches(&rest->entry[i], view);
 		if (match) {
@@ -689,9 +697,31 @@ static struct kfw_cls_bucket *kfw_cls_bucket_alloc(struct kfw_cls *cls,
 {
 	struct kfw_cls_bucket *bucket = kfw_cls_alloc(cls, kfw_cls_bucket_size(cap));
 
-	if (bucket)
+	if (bucket) {
 		bucket->cap = cap;
+		bucket->dport.first = U16_MAX;
+	}
 	return bucket;
+}
+
+/* Takes @entry into @bucket's ports, before a reader can see the entry. */
+static void kfw_cls_bucket_ports(struct kfw_cls_bucket *bucket,
+				 const struct kfw_cls_entry *entry)
+{
+	if (entry->dport.first < bucket->dport.first)
+		WRITE_ONCE(bucket->dport.first, entry->dport.first);
+	if (entry->dport.last > bucket->dport.last)
+		WRITE_ONCE(bucket->dport.last, entry->dport.last);
+}
+
+/* Appends @entry to @bucket, which has room; a reader sees it whole or not. */
+static void kfw_cls_bucket_append(struct kfw_cls_bucket *bucket,
+				  const struct kfw_cls_entry *entry)
+{
+	bucket->entry[bucket->len] = *entry;
+	kfw_cls_bucket_ports(bucket, entry);
+	/* Pairs with the load in kfw_cls_slot_lookup(). */
+	smp_store_release(&bucket->len, bucket->len + 1);
 }
 
 static void kfw_cls_bucket_retire(struct kfw_cls *cls,
@@ -711,14 +741,12 @@ static struct kfw_cls_bucket *kfw_cls_bucket_with(struct kfw_cls *cls,
 						  struct kfw_cls_bucket *old,
 						  const struct kfw_cls_entry *entry)
 {
-	unsigned int len = old ? old->len : 0, i, n = 0;
+	unsigned int len = old ? old->len : 0, i;
 	struct kfw_cls_bucket *bucket;
 	bool placed = false;
 
 	if (old && len < old->cap && old->entry[len - 1].prio < entry->prio) {
-		old->entry[len] = *entry;
-		/* Pairs with the load in kfw_cls_slot_lookup(). */
-		smp_store_release(&old->len, len + 1);
+		kfw_cls_bucket_append(old, entry);
 		return old;
 	}
 	bucket = kfw_cls_bucket_alloc(cls, len + 1 + len / 2);
@@ -729,14 +757,13 @@ static struct kfw_cls_bucket *kfw_cls_bucket_with(struct kfw_cls *cls,
 		if (!old->entry[i].match)
 			continue;
 		if (!placed && old->entry[i].prio > entry->prio) {
-			bucket->entry[n++] = *entry;
+			kfw_cls_bucket_append(bucket, entry);
 			placed = true;
 		}
-		bucket->entry[n++] = old->entry[i];
+		kfw_cls_bucket_append(bucket, &old->entry[i]);
 	}
 	if (!placed)
-		bucket->entry[n++] = *entry;
-	bucket->len = n;
+		kfw_cls_bucket_append(bucket, entry);
 	return bucket;
 }
 
@@ -1172,7 +1199,7 @@ static int kfw_cls_slot_edit(struct kfw_cls *cls, struct kfw_cls_table *table,
 	added = false;
 	first = kfw_cls_edit_next(slot, edit, &pos, &added);
 	while ((entry = kfw_cls_edit_next(slot, edit, &pos, &added)))
-		rest->entry[rest->len++] = *entry;
+		kfw_cls_bucket_append(rest, entry);
 	if (first == &slot->first) {
 		rcu_assign_pointer(slot->rest, rest);
 	} else {
