@@ -159,6 +159,8 @@ load() {
 	iptables) file=$ruledir/iptables-$n.rules ;;
 	nft-*) file=$ruledir/$impl-$n.rules ;;
 	esac
+	# An overlapping set has no nft-set file: pipapo refuses overlaps.
+	[ -f "$file" ] || return 1
 	case $impl in
 	iptables) ms=$(timed "$impl" /usr/sbin/iptables-legacy-restore "$file") ;;
 	nft-*)

@@ -29,6 +29,8 @@
 # Environment: KFW_BENCH_SIZES (default "0 100 1000 10000 100000"),
 # KFW_BENCH_ROUNDS (15), KFW_BENCH_COUNT (round trips per round, 500),
 # KFW_BENCH_BUDGET (at most that many ms per round, 1000), KFW_BENCH_SEED (1),
+# KFW_BENCH_SET (unique, the default: rulegen's rules that never overlap; or
+# overlap: rulegen's overlapping rules, which nft-set cannot take),
 # and run-vm.sh's KFW_VM_MEMORY (here 2G), KFW_VM_TIMEOUT (here 5400),
 # KFW_VM_CPUS (here 1) and KFW_VM_ICOUNT (here shift=0).
 
@@ -59,6 +61,12 @@ else
 	output=$cache/LAST.txt
 fi
 seed=${KFW_BENCH_SEED:-1}
+set=${KFW_BENCH_SET:-unique}
+case $set in
+unique) overlap=() ;;
+overlap) overlap=(overlap) ;;
+*) echo "bench: KFW_BENCH_SET is unique or overlap, not '$set'" >&2; exit 2 ;;
+esac
 export KFW_VM_MEMORY=${KFW_VM_MEMORY:-2G}
 # One vCPU: under TCG a wakeup across vCPUs costs milliseconds, and two
 # vCPUs bring that jitter into every round trip. And a clock that counts
@@ -85,7 +93,8 @@ for n in $sizes; do
 	for format in fwctl iptables nft-chain nft-set; do
 		# bench-vm.sh loads the others up to 10000 rules only
 		[[ $format == fwctl || $n -le 10000 ]] || continue
-		"$cache/rulegen" "$format" "$n" "$seed" >"$rules/$format-$n.rules"
+		[[ $set == unique || $format != nft-set ]] || continue
+		"$cache/rulegen" "$format" "$n" "$seed" "${overlap[@]}" >"$rules/$format-$n.rules"
 	done
 done
 
@@ -98,7 +107,7 @@ for module in ts_kmp nf_tables iptable_filter xt_tcpudp; do
 	ship+=(--module "$module")
 done
 
-echo "bench: sizes $sizes, $rounds rounds of up to $count round trips or ${budget} ms, seed $seed"
+echo "bench: sizes $sizes, $rounds rounds of up to $count round trips or ${budget} ms, seed $seed, rule set $set"
 vm_output=$cache/vm-output.txt
 status=0
 "$repo/tests/vm/run-vm.sh" --kernel "/boot/vmlinuz-$kver" --quiet "${ship[@]}" \
@@ -134,6 +143,7 @@ host CPU:  $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1),
 VM:        qemu-system-x86_64 under TCG (no KVM), $KFW_VM_CPUS vCPU(s), $KFW_VM_MEMORY, $clock
 kernel:    $kver in the VM (host $(uname -r))
 probe:     UDP request/response over veth to port 7, which no rule matches; seed $seed
+rules:     tests/bench/rulegen.c, set $set (KFW_BENCH_SET)
 cost_ns:   mean round trip (median of $rounds rounds); excess = cost - cost(none)
 EOF
 

@@ -2,7 +2,7 @@
 /*
  * rulegen: the rule sets of the kfw benchmark, one set in four syntaxes.
  *
- *   rulegen FORMAT N [SEED]
+ *   rulegen FORMAT N [SEED [overlap]]
  *
  * prints N rules, deterministic from SEED (default 1), as FORMAT:
  *
@@ -24,6 +24,12 @@
  * irrelevant. A candidate that repeats a source prefix or overlaps a rule
  * already drawn is dropped and another drawn, so the first N rules of a seed
  * are the same whatever N: each set is the head of the larger ones.
+ *
+ * With "overlap" the rules are drawn alike but kept all: sources repeat
+ * and nest, and every destination port is a range. A packet from inside the
+ * /15 then lies inside the source prefix of a share of all the rules that
+ * does not shrink as N grows, as in real rule sets, where many rules name
+ * the same networks. nft-set refuses such a set; the others take it.
  *
  * Rule lookups are fast because the source prefixes live in a complete binary
  * tree over the 17 bits below the /15: the rules whose source overlaps a
@@ -57,6 +63,7 @@ static int32_t owner[NODES];	/* rule index at each source prefix, or -1 */
 static uint32_t under[NODES];	/* rules in each subtree */
 
 static uint64_t state;
+static bool overlapping;
 
 /* splitmix64: good enough, and the same everywhere. */
 static uint64_t next(void)
@@ -127,7 +134,7 @@ static void draw(struct rule *r)
 		prefix(&r->dst, &r->dlen);
 	r->plo = uniform(PORT_MIN, PORT_MAX);
 	r->phi = r->plo;
-	if (next() & 1) {
+	if (overlapping || (next() & 1)) {
 		while (r->phi == r->plo)
 			r->phi = uniform(PORT_MIN, PORT_MAX);
 		if (r->phi < r->plo) {
@@ -170,7 +177,7 @@ static void generate(long count)
 				exit(1);
 			}
 			draw(&rules[i]);
-		} while (!place(&rules[i], (int32_t)i));
+		} while (!overlapping && !place(&rules[i], (int32_t)i));
 	}
 }
 
@@ -291,16 +298,17 @@ int main(int argc, char **argv)
 	long count;
 	size_t i;
 
-	if (argc < 3 || argc > 4) {
-		fprintf(stderr, "Usage: rulegen fwctl|iptables|nft-chain|nft-set N [SEED]\n");
+	if (argc < 3 || argc > 5 || (argc == 5 && strcmp(argv[4], "overlap"))) {
+		fprintf(stderr, "Usage: rulegen fwctl|iptables|nft-chain|nft-set N [SEED [overlap]]\n");
 		return 2;
 	}
+	overlapping = argc == 5;
 	count = strtol(argv[2], &end, 10);
 	if (*end || end == argv[2] || count < 0 || count > MAX_RULES) {
 		fprintf(stderr, "rulegen: invalid rule count '%s'\n", argv[2]);
 		return 2;
 	}
-	state = argc == 4 ? strtoull(argv[3], NULL, 10) : 1;
+	state = argc >= 4 ? strtoull(argv[3], NULL, 10) : 1;
 	for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
 		if (!strcmp(argv[1], formats[i].name)) {
 			generate(count);
