@@ -26,9 +26,9 @@ struct kfw_cls;
 /**
  * struct kfw_cls_stats - what a classifier holds, for /proc and benchmarks
  * @rules: rules inserted
- * @entries: places rules occupy (a prefix that does not end on a node
- *	boundary, or a port range, takes several)
- * @nodes: trie nodes
+ * @entries: places rules occupy (one each, two for a rule that a split cut
+ *	short left in two tables)
+ * @nodes: keys of the hash tables
  * @bytes: memory of the structure itself, rules not included
  */
 struct kfw_cls_stats {

@@ -3,10 +3,10 @@
  * KUnit suite kfw_classify: does the classifier (classify.c) give the rule
  * the list gives?
  *
- * Table-driven cases check first match across the tries (an earlier rule
- * with a shorter prefix, or on another field, beats a later, more specific
- * one), /0 prefixes and the whole port range, which no trie indexes, port
- * ranges off the nibble boundaries, the separation of IPv4 and IPv6 (an
+ * Table-driven cases check first match across tables (an earlier rule with
+ * a shorter prefix, or on another field, beats a later, more specific one),
+ * /0 prefixes and the whole port range, which no table keys on, port
+ * ranges that no key can hold, the separation of IPv4 and IPv6 (an
  * IPv6 packet whose first word is an IPv4 rule's network), rules for either
  * family, the removal of a rule never inserted, and the statistics. Each is
  * built in list order and in reverse, published before or after.
@@ -186,7 +186,7 @@ struct kfw_cls_case {
 
 static const struct kfw_cls_case kfw_cls_cases[] = {
 	{
-		.name = "an earlier shorter prefix beats a later longer one in another trie",
+		.name = "an earlier shorter prefix beats a later longer one in another table",
 		.rules = {
 			"dst 198.18.0.0/15 proto 17",
 			"src 198.18.1.2/32",
@@ -389,7 +389,7 @@ static void kfw_cls_test_remove_absent(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, stats.nodes, 0);
 	KUNIT_EXPECT_GT(test, stats.bytes, 0);
 	KUNIT_EXPECT_NULL(test, kfw_cls_test_lookup(cls, &pkt));
-	/* From an empty classifier, from empty tries and the rest list. */
+	/* From an empty classifier, and from a table with no such rule. */
 	kfw_cls_remove(cls, &a, 1);
 	kfw_cls_remove(cls, &c, 3);
 	kfw_cls_publish(cls);

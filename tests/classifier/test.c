@@ -234,9 +234,8 @@ int main(int argc, char **argv)
 
 	/*
 	 * Nothing a new reader can reach is ever retired: rules in one
-	 * network, 198.18.0.0/15 (a trie with a shortcut past its top), of
-	 * lengths that put vectors on the nodes the shortcut points to,
-	 * inserted and removed while published. Every retirement walks the
+	 * network, 198.18.0.0/15, so that keys crowd, split and take new
+	 * first rules, inserted and removed while published. Every retirement walks the
 	 * whole classifier, so the set is small.
 	 */
 	{
