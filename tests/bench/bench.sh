@@ -29,8 +29,11 @@
 # Environment: KFW_BENCH_SIZES (default "0 100 1000 10000 100000"),
 # KFW_BENCH_ROUNDS (15), KFW_BENCH_COUNT (round trips per round, 500),
 # KFW_BENCH_BUDGET (at most that many ms per round, 1000), KFW_BENCH_SEED (1),
-# KFW_BENCH_SET (unique, the default: rulegen's rules that never overlap; or
-# overlap: rulegen's overlapping rules, which nft-set cannot take),
+# KFW_BENCH_SET (unique, the default: rulegen's rules that never overlap;
+# overlap: rulegen's overlapping rules, which nft-set cannot take; acl1, fw1
+# or ipc1: that ClassBench set, less the rules that could match the probe,
+# by tests/bench/classbench-rules.sh, sizes "0 100 1000 10000 90000" unless
+# given, nft-set left out too),
 # and run-vm.sh's KFW_VM_MEMORY (here 2G), KFW_VM_TIMEOUT (here 5400),
 # KFW_VM_CPUS (here 1) and KFW_VM_ICOUNT (here shift=0).
 
@@ -63,9 +66,9 @@ fi
 seed=${KFW_BENCH_SEED:-1}
 set=${KFW_BENCH_SET:-unique}
 case $set in
-unique) overlap=() ;;
-overlap) overlap=(overlap) ;;
-*) echo "bench: KFW_BENCH_SET is unique or overlap, not '$set'" >&2; exit 2 ;;
+unique | overlap) ;;
+acl1 | fw1 | ipc1) [[ $mode == smoke ]] || sizes=${KFW_BENCH_SIZES:-0 100 1000 10000 90000} ;;
+*) echo "bench: KFW_BENCH_SET is unique, overlap, acl1, fw1 or ipc1, not '$set'" >&2; exit 2 ;;
 esac
 export KFW_VM_MEMORY=${KFW_VM_MEMORY:-2G}
 # One vCPU: under TCG a wakeup across vCPUs costs milliseconds, and two
@@ -94,7 +97,11 @@ for n in $sizes; do
 		# bench-vm.sh loads the others up to 10000 rules only
 		[[ $format == fwctl || $n -le 10000 ]] || continue
 		[[ $set == unique || $format != nft-set ]] || continue
-		"$cache/rulegen" "$format" "$n" "$seed" "${overlap[@]}" >"$rules/$format-$n.rules"
+		case $set in
+		unique) "$cache/rulegen" "$format" "$n" "$seed" ;;
+		overlap) "$cache/rulegen" "$format" "$n" "$seed" overlap ;;
+		*) "$here/classbench-rules.sh" "$format" "$n" "$set" ;;
+		esac >"$rules/$format-$n.rules"
 	done
 done
 
@@ -143,7 +150,7 @@ host CPU:  $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1),
 VM:        qemu-system-x86_64 under TCG (no KVM), $KFW_VM_CPUS vCPU(s), $KFW_VM_MEMORY, $clock
 kernel:    $kver in the VM (host $(uname -r))
 probe:     UDP request/response over veth to port 7, which no rule matches; seed $seed
-rules:     tests/bench/rulegen.c, set $set (KFW_BENCH_SET)
+rules:     set $set (KFW_BENCH_SET): tests/bench/rulegen.c or, for a ClassBench set, classbench-rules.sh
 cost_ns:   mean round trip (median of $rounds rounds); excess = cost - cost(none)
 EOF
 
