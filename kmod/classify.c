@@ -686,12 +686,6 @@ static int kfw_cls_slot_find_rule(struct kfw_cls_slot *slot, unsigned int from,
 	return -1;
 }
 
-static int kfw_cls_slot_holds(struct kfw_cls_slot *slot,
-			      const struct kfw_match *match, u64 prio)
-{
-	return kfw_cls_slot_find_rule(slot, 0, match, prio);
-}
-
 static struct kfw_cls_bucket *kfw_cls_bucket_alloc(struct kfw_cls *cls,
 						   unsigned int cap)
 {
@@ -1324,6 +1318,7 @@ static int kfw_cls_table_add(struct kfw_cls *cls, struct kfw_cls_table *table,
 	struct kfw_cls_bucket *old, *rest;
 	struct kfw_cls_slots *slots;
 	struct kfw_cls_slot *slot;
+	bool crowded = false;
 	u64 key[KFW_CLS_KEY_WORDS];
 	s32 at;
 	int err;
@@ -1351,8 +1346,8 @@ static int kfw_cls_table_add(struct kfw_cls *cls, struct kfw_cls_table *table,
 	slots = kfw_cls_slots_deref(table);
 	at = kfw_cls_find(slots, key, table->wide);
 	/* A split that failed half-way may have left the rule here already. */
-	if (at >= 0 && depth && kfw_cls_slot_holds(&slots->slot[at], entry->match,
-						   entry->prio) >= 0)
+	if (at >= 0 && depth &&
+	    kfw_cls_slot_find_rule(&slots->slot[at], 0, entry->match, entry->prio) >= 0)
 		return 0;
 	if (at < 0) {
 		kfw_cls_slot_add(slots, key, table->wide, entry, NULL);
@@ -1373,16 +1368,13 @@ static int kfw_cls_table_add(struct kfw_cls *cls, struct kfw_cls_table *table,
 			kfw_cls_bucket_retire(cls, old);
 		}
 		/* A key nothing could split is tried again at twice the size. */
-		if (rest->len >= KFW_CLS_BUCKET_LIMIT && rest->len + 1 >= 2 * rest->split_at &&
-		    depth < KFW_CLS_SPLIT_DEPTH) {
-			table->rules++;
-			cls->stats.entries++;
-			kfw_cls_split(cls, table, key);
-			return 0;
-		}
+		crowded = rest->len >= KFW_CLS_BUCKET_LIMIT &&
+			  rest->len + 1 >= 2 * rest->split_at && depth < KFW_CLS_SPLIT_DEPTH;
 	}
 	table->rules++;
 	cls->stats.entries++;
+	if (crowded)
+		kfw_cls_split(cls, table, key);
 	return 0;
 }
 
