@@ -49,7 +49,8 @@ static const char *const kfw_hook_actions[] = {
 static bool kfw_hook_log_allowed(struct kfw_rule *rule)
 {
 	u64 now = ktime_get_mono_fast_ns(), tat, next;
-	u64 tolerance = rule->log_cost * (rule->log_burst - 1);
+	u64 cost = div_u64(60 * NSEC_PER_SEC, rule->log_rate);
+	u64 tolerance = cost * (rule->log_burst - 1);
 
 	tat = atomic64_read(&rule->log_tat);
 	do {
@@ -57,7 +58,7 @@ static bool kfw_hook_log_allowed(struct kfw_rule *rule)
 		if (next - now > tolerance)
 			return false;
 	} while (!atomic64_try_cmpxchg(&rule->log_tat, &tat,
-				       next + rule->log_cost));
+				       next + cost));
 	return true;
 }
 

@@ -493,7 +493,7 @@ kfw_test_table(struct kunit *test, struct kfw_net *kn,
 					KFW_VERDICT_ACCEPT, &m);
 		KUNIT_ASSERT_NOT_NULL(test, out[i]);
 	}
-	err = kfw_table_replace(kn, out, nr, policy);
+	err = kfw_test_replace(kn, out, nr, policy);
 	mutex_unlock(&kn->lock);
 	KUNIT_ASSERT_EQ(test, err, 0);
 	return rcu_dereference_protected(kn->table, true);
@@ -993,7 +993,7 @@ static void kfw_match_test_random(struct kunit *test)
 			if (!rules[i])
 				break;
 		}
-		err = i == n ? kfw_table_replace(kn, rules, n, policy) : -ENOMEM;
+		err = i == n ? kfw_test_replace(kn, rules, n, policy) : -ENOMEM;
 		if (err)
 			while (i--)
 				kfw_rule_destroy(kn, rules[i]);
@@ -1013,7 +1013,7 @@ static void kfw_match_test_random(struct kunit *test)
 			want = kfw_ref_classify(ref, n, &p);
 			got = kfw_test_classify(table, p.dir, &pkt);
 			for (index = 0; got && index < n; index++)
-				if (table->rules[index] == got)
+				if (rules[index] == got)
 					break;
 			if (!got)
 				index = -1;

@@ -574,32 +574,63 @@ err_free:
 	return err;
 }
 
+/*
+ * A dump goes on from the handle of the next rule to send, in cb->args[0]
+ * (0 at the start), so each part costs what it sends; cb->args[1] says
+ * that all was sent. Every part, and the NLMSG_DONE after the last, carries
+ * the generation it saw: one that differs from the part before marks the
+ * dump NLM_F_DUMP_INTR, and userspace starts again.
+ */
 static int kfw_nl_dump_rules(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct kfw_net *kn = kfw_net(sock_net(skb->sk));
-	unsigned int index = cb->args[0];
 	const struct kfw_table *table;
+	struct kfw_rule *rule;
 	void *hdr;
 
 	rcu_read_lock();
 	table = rcu_dereference(kn->table);
-	/* A change between two parts of the dump marks it NLM_F_DUMP_INTR. */
 	cb->seq = table->generation;
-	for (; index < table->nr_rules; index++) {
+	if (cb->args[1]) {
+		rcu_read_unlock();
+		return 0;
+	}
+	if (!cb->args[0]) {
+		rule = list_first_or_null_rcu(&table->list->head,
+					      struct kfw_rule, list);
+	} else {
+		rule = xa_load(&table->list->by_handle, cb->args[0]);
+		/*
+		 * Gone: deleted, maybe by a change not yet published, or
+		 * replaced. The dump missed a change, whatever the
+		 * generation says.
+		 */
+		if (!rule)
+			cb->seq = cb->prev_seq + 1 ?: 1;
+	}
+	if (!rule)
+		goto done;
+	list_for_each_entry_from_rcu(rule, &table->list->head, list) {
 		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
 				  cb->nlh->nlmsg_seq, &kfw_family, NLM_F_MULTI,
 				  KFW_CMD_GET_RULES);
 		if (!hdr)
 			break;
 		genl_dump_check_consistent(cb, hdr);
-		if (kfw_nl_put_rule(skb, kn, table->rules[index])) {
+		if (kfw_nl_put_rule(skb, kn, rule)) {
 			genlmsg_cancel(skb, hdr);
 			break;
 		}
 		genlmsg_end(skb, hdr);
 	}
+	if (&rule->list != &table->list->head) {
+		cb->args[0] = rule->handle;
+		rcu_read_unlock();
+		return skb->len;
+	}
+done:
+	cb->args[1] = 1;
 	rcu_read_unlock();
-	cb->args[0] = index;
 	return skb->len;
 }
 

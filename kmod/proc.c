@@ -193,8 +193,8 @@ static void kfw_proc_show_rule(struct seq_file *seq, const struct kfw_rule *rule
 }
 
 /*
- * The whole table in one go, from one snapshot: seq_file keeps what one
- * call of a single_open() show wrote and hands it out over as many read()
+ * The whole table in one go, from one walk of the list: seq_file keeps what
+ * one call of a single_open() show wrote and hands it out over as many read()
  * calls as the reader makes, so no line is lost or repeated when the table
  * changes between them. The buffer grows until the table fits, charged to
  * the reader's memory cgroup.
@@ -205,13 +205,13 @@ static int kfw_proc_rules_show(struct seq_file *seq, void *v)
 	const struct kfw_table *table;
 	const struct kfw_rule *rule;
 	struct kfw_counter sum;
-	unsigned int i;
 
 	seq_puts(seq, "handle dir action packets bytes match\n");
 	rcu_read_lock();
 	table = rcu_dereference(kn->table);
-	for (i = 0; i < table->nr_rules && !seq_has_overflowed(seq); i++) {
-		rule = table->rules[i];
+	list_for_each_entry_rcu(rule, &table->list->head, list) {
+		if (seq_has_overflowed(seq))
+			break;
 		kfw_rule_read_counters(kn, rule, &sum);
 		seq_printf(seq, "%llu %s %s %llu %llu", rule->handle,
 			   kfw_dir_names[rule->dir], kfw_verdict_names[rule->action],

@@ -36,22 +36,20 @@ struct kfw_replace {
 	unsigned long expires;
 	u8 policy[KFW_DIR_MAX + 1];
 	unsigned int nr;
-	unsigned int size;
-	struct kfw_rule **rules;
+	struct list_head rules;
 };
 
 /* Drops the open transaction and every rule staged in it. */
 void kfw_replace_release(struct kfw_net *kn)
 {
 	struct kfw_replace *replace = kn->replace;
-	unsigned int i;
+	struct kfw_rule *rule, *next;
 
 	lockdep_assert_held(&kn->lock);
 	if (!replace)
 		return;
-	for (i = 0; i < replace->nr; i++)
-		kfw_rule_destroy(kn, replace->rules[i]);
-	kvfree(replace->rules);
+	list_for_each_entry_safe(rule, next, &replace->rules, list)
+		kfw_rule_destroy(kn, rule);
 	kfree(replace);
 	kn->replace = NULL;
 	WRITE_ONCE(kn->replace_portid, 0);
@@ -128,6 +126,7 @@ int kfw_replace_begin(struct kfw_net *kn, u64 owner, u32 portid,
 		return -ENOMEM;
 	replace->owner = owner;
 	replace->portid = portid;
+	INIT_LIST_HEAD(&replace->rules);
 	memcpy(replace->policy, policy, sizeof(replace->policy));
 	kn->replace = replace;
 	WRITE_ONCE(kn->replace_portid, portid);
@@ -142,15 +141,12 @@ int kfw_replace_begin(struct kfw_net *kn, u64 owner, u32 portid,
  * @rule: from kfw_rule_alloc(); owned by the transaction on success
  * @extack: for the error message
  *
- * Return: 0, -ENOENT without a transaction, -ENOSPC past kfw_max_rules,
- * -ENOMEM.
+ * Return: 0, -ENOENT without a transaction, -ENOSPC past kfw_max_rules.
  */
 int kfw_replace_append(struct kfw_net *kn, u64 owner, struct kfw_rule *rule,
 		       struct netlink_ext_ack *extack)
 {
 	struct kfw_replace *replace = kfw_replace_owned(kn, owner, extack);
-	struct kfw_rule **rules;
-	unsigned int size;
 
 	if (!replace)
 		return -ENOENT;
@@ -158,17 +154,8 @@ int kfw_replace_append(struct kfw_net *kn, u64 owner, struct kfw_rule *rule,
 		NL_SET_ERR_MSG(extack, "rule limit reached (max_rules)");
 		return -ENOSPC;
 	}
-	if (replace->nr == replace->size) {
-		size = max(64U, replace->size * 2);
-		rules = kvmalloc_array(size, sizeof(*rules), GFP_KERNEL_ACCOUNT);
-		if (!rules)
-			return -ENOMEM;
-		memcpy(rules, replace->rules, replace->nr * sizeof(*rules));
-		kvfree(replace->rules);
-		replace->rules = rules;
-		replace->size = size;
-	}
-	replace->rules[replace->nr++] = rule;
+	list_add_tail(&rule->list, &replace->rules);
+	replace->nr++;
 	kfw_replace_touch(kn);
 	return 0;
 }
@@ -196,7 +183,7 @@ int kfw_replace_commit(struct kfw_net *kn, u64 owner,
 	for (dir = 0; dir <= KFW_DIR_MAX; dir++)
 		policy[dir] = replace->policy[dir] <= KFW_VERDICT_MAX ?
 			      replace->policy[dir] : table->policy[dir];
-	err = kfw_table_replace(kn, replace->rules, replace->nr, policy);
+	err = kfw_table_replace(kn, &replace->rules, replace->nr, policy);
 	if (err)
 		return err;
 	replace->nr = 0;

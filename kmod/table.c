@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The rule table: immutable snapshots, replaced whole under the namespace's
- * lock and published with RCU. The packet path only ever reads a snapshot.
+ * The rule table: a header of policies and counts, replaced under the
+ * namespace's lock and published with RCU at every change, over a list of
+ * rules and classifiers that an add or a delete changes in place.
  */
 
 #include <linux/moduleparam.h>
@@ -88,6 +89,9 @@ struct kfw_rule *kfw_rule_alloc(struct kfw_net *kn, struct kfw_rule_spec *spec)
 
 	lockdep_assert_held(&kn->lock);
 
+	/* Handles index an xarray; 2^32 of them take years on 32-bit. */
+	if (kn->next_handle > ULONG_MAX)
+		return NULL;
 	rule = kzalloc(sizeof(*rule), GFP_KERNEL_ACCOUNT);
 	if (!rule)
 		return NULL;
@@ -108,7 +112,6 @@ struct kfw_rule *kfw_rule_alloc(struct kfw_net *kn, struct kfw_rule_spec *spec)
 	rule->log = spec->log;
 	rule->log_rate = spec->log_rate;
 	rule->log_burst = spec->log_burst;
-	rule->log_cost = div_u64(60 * NSEC_PER_SEC, spec->log_rate);
 	atomic64_set(&rule->log_tat, 0);
 	rule->comment = spec->comment;
 	rule->match = spec->match;
@@ -142,45 +145,79 @@ void kfw_rule_read_counters(struct kfw_net *kn, const struct kfw_rule *rule,
 	sum->bytes -= READ_ONCE(rule->zeroed.bytes);
 }
 
+/* Frees a list, but not its rules. */
+static void kfw_rule_list_free(struct kfw_rule_list *list)
+{
+	if (!list)
+		return;
+	xa_destroy(&list->by_handle);
+	kfree(list);
+}
+
 static void kfw_table_free_work(struct work_struct *work)
 {
+	struct kfw_rule *rule, *next;
 	struct kfw_table *table;
-	struct kfw_rule *rule;
 	unsigned int dir;
 
 	table = container_of(to_rcu_work(work), struct kfw_table, free_work);
 	if (table->owns_cls)
 		for (dir = 0; dir <= KFW_DIR_MAX; dir++)
 			kfw_cls_destroy(table->cls[dir]);
-	while (table->dead) {
-		rule = table->dead;
-		table->dead = rule->next_dead;
-		kfw_rule_free(table->counters, rule);
-		cond_resched();
+	if (table->owns_list) {
+		list_for_each_entry_safe(rule, next, &table->list->head, list) {
+			kfw_rule_free(table->counters, rule);
+			cond_resched();
+		}
+		kfw_rule_list_free(table->list);
 	}
-	kvfree(table);
+	if (table->dead)
+		kfw_rule_free(table->counters, table->dead);
+	kfree(table);
 }
 
 /*
- * A table of @nr rules with @old's policies, counts and classifiers (not yet
- * its own); the caller fills @rules and adjusts the rest. Only the header is
- * zeroed: the caller writes every rule pointer.
+ * A list, not yet seen by readers, that takes over the rules linked in
+ * @rules; or NULL, and they stay there.
  */
-static struct kfw_table *kfw_table_alloc(struct kfw_net *kn, unsigned int nr,
+static struct kfw_rule_list *kfw_rule_list_make(struct list_head *rules)
+{
+	struct kfw_rule_list *list;
+	struct kfw_rule *rule;
+	unsigned int i = 0;
+
+	list = kmalloc(sizeof(*list), GFP_KERNEL_ACCOUNT);
+	if (!list)
+		return NULL;
+	INIT_LIST_HEAD(&list->head);
+	xa_init(&list->by_handle);
+	list_for_each_entry(rule, rules, list) {
+		if (xa_insert(&list->by_handle, rule->handle, rule,
+			      GFP_KERNEL_ACCOUNT)) {
+			kfw_rule_list_free(list);
+			return NULL;
+		}
+		if (!(++i % 1024))
+			cond_resched();
+	}
+	list_splice_init(rules, &list->head);
+	return list;
+}
+
+/*
+ * A table with @old's policies, counts, classifiers and list (not yet its
+ * own); the caller adjusts them.
+ */
+static struct kfw_table *kfw_table_alloc(struct kfw_net *kn,
 					 const struct kfw_table *old)
 {
 	struct kfw_table *table;
 
-	table = kvmalloc(size_add(struct_size(table, rules, nr),
-				  array_size(nr, sizeof(*table->handles))),
-			 GFP_KERNEL_ACCOUNT);
+	table = kzalloc(sizeof(*table), GFP_KERNEL_ACCOUNT);
 	if (!table)
 		return NULL;
-	memset(table, 0, sizeof(*table));
 	INIT_RCU_WORK(&table->free_work, kfw_table_free_work);
 	table->counters = &kn->counters;
-	table->nr_rules = nr;
-	table->handles = (u64 *)(table->rules + nr);
 	table->generation = 1;
 	if (old) {
 		table->generation = old->generation + 1 ?: 1;
@@ -188,18 +225,45 @@ static struct kfw_table *kfw_table_alloc(struct kfw_net *kn, unsigned int nr,
 		memcpy(table->cls, old->cls, sizeof(table->cls));
 		memcpy(table->nr_dir, old->nr_dir, sizeof(table->nr_dir));
 		table->nr_state = old->nr_state;
+		table->nr_rules = old->nr_rules;
+		table->list = old->list;
 	}
 	return table;
 }
 
-/* Copies @nr rules, and their handles, from @old at @from to @table at @to. */
-static void kfw_table_copy(struct kfw_table *table, unsigned int to,
-			   const struct kfw_table *old, unsigned int from,
-			   unsigned int nr)
+/*
+ * A table with @old's policies and a list of its own, which takes over the
+ * @nr rules of @rules; or NULL, and they stay there. kfw_table_build()
+ * gives it classifiers.
+ */
+static struct kfw_table *kfw_table_alloc_list(struct kfw_net *kn,
+					      const struct kfw_table *old,
+					      struct list_head *rules,
+					      unsigned int nr)
 {
-	memcpy(table->rules + to, old->rules + from, nr * sizeof(*old->rules));
-	memcpy(table->handles + to, old->handles + from,
-	       nr * sizeof(*old->handles));
+	struct kfw_table *table = kfw_table_alloc(kn, old);
+
+	if (!table)
+		return NULL;
+	table->list = kfw_rule_list_make(rules);
+	if (!table->list) {
+		kfree(table);
+		return NULL;
+	}
+	table->nr_rules = nr;
+	return table;
+}
+
+/*
+ * Frees a table with a list of its own that no reader has seen, and gives
+ * the list's rules back to @rules.
+ */
+static void kfw_table_free_unseen(struct kfw_table *table,
+				  struct list_head *rules)
+{
+	list_splice_init(&table->list->head, rules);
+	kfw_rule_list_free(table->list);
+	kfree(table);
 }
 
 /* Priorities leave room for 32 insertions between any two rules. */
@@ -212,17 +276,35 @@ static u64 kfw_prio_of_index(unsigned int index)
 	return KFW_PRIO_FIRST + index * KFW_PRIO_GAP;
 }
 
-/*
- * Gives @table new classifiers holding its rules, with priorities from its
- * list order, and counts its rules. The rules themselves are not touched:
- * some are still in the published table, whose classifiers know them by
- * their current priorities. kfw_table_publish_built() renumbers them once
- * nothing can fail any more.
- */
-static int kfw_table_build(struct kfw_table *table)
+/* Puts @rule into @table's classifiers at @index of the list, and counts it. */
+static int kfw_table_build_one(struct kfw_table *table, struct kfw_rule *rule,
+			       unsigned int index)
 {
+	int err = kfw_cls_insert(table->cls[rule->dir], &rule->match,
+				 kfw_prio_of_index(index));
+
+	if (err)
+		return err;
+	table->nr_dir[rule->dir]++;
+	table->nr_state += !!(rule->match.fields & KFW_MATCH_STATE);
+	if (!(index % 1024))
+		cond_resched();
+	return 0;
+}
+
+/*
+ * Gives @table new classifiers holding the rules of its list, and @extra in
+ * front of @before (at the end if NULL), with priorities from list order,
+ * and counts them. The rules themselves are not touched: some are still in
+ * the published table, whose classifiers know them by their current
+ * priorities. kfw_table_publish_built() renumbers them once nothing can
+ * fail any more.
+ */
+static int kfw_table_build(struct kfw_table *table, struct kfw_rule *extra,
+			   const struct kfw_rule *before)
+{
+	unsigned int index = 0, dir;
 	struct kfw_rule *rule;
-	unsigned int i, dir;
 	int err = -ENOMEM;
 
 	memset(table->cls, 0, sizeof(table->cls));
@@ -233,18 +315,21 @@ static int kfw_table_build(struct kfw_table *table)
 		if (!table->cls[dir])
 			goto fail;
 	}
-	for (i = 0; i < table->nr_rules; i++) {
-		rule = table->rules[i];
-		err = kfw_cls_insert(table->cls[rule->dir], &rule->match,
-				     kfw_prio_of_index(i));
+	list_for_each_entry(rule, &table->list->head, list) {
+		if (rule == before) {
+			err = kfw_table_build_one(table, extra, index++);
+			if (err)
+				goto fail;
+		}
+		err = kfw_table_build_one(table, rule, index++);
 		if (err)
 			goto fail;
-		table->nr_dir[rule->dir]++;
-		table->nr_state += !!(rule->match.fields & KFW_MATCH_STATE);
-		if (!(i % 1024))
-			cond_resched();
 	}
-	table->owns_cls = true;
+	if (extra && !before) {
+		err = kfw_table_build_one(table, extra, index);
+		if (err)
+			goto fail;
+	}
 	return 0;
 
 fail:
@@ -304,8 +389,9 @@ static void kfw_table_needs_put(struct kfw_net *kn)
 }
 
 /*
- * Swaps @table in; the old table and @dead go after a grace period, and the
- * classifiers with it unless @table took them over. Cannot fail.
+ * Swaps @table in; the old table and @dead go after a grace period, with
+ * the classifiers and the list (and its rules) unless @table took them
+ * over. Cannot fail.
  */
 static void kfw_table_swap(struct kfw_net *kn, struct kfw_table *table,
 			   struct kfw_rule *dead)
@@ -315,84 +401,70 @@ static void kfw_table_swap(struct kfw_net *kn, struct kfw_table *table,
 
 	for (dir = 0; dir <= KFW_DIR_MAX; dir++)
 		kfw_cls_publish(table->cls[dir]);
+	table->owns_cls = true;
+	table->owns_list = true;
 	old = rcu_replace_pointer(kn->table, table, lockdep_is_held(&kn->lock));
-	if (table->cls[0] == old->cls[0])
-		old->owns_cls = false;
+	old->owns_cls = table->cls[0] != old->cls[0];
+	old->owns_list = table->list != old->list;
 	old->dead = dead;
 	queue_rcu_work(kfw_table_wq, &old->free_work);
 	kfw_table_needs_put(kn);
 }
 
 /*
- * Publishes a table whose classifiers kfw_table_build() made. On error the
- * table is freed and nothing changed.
+ * Publishes a table whose classifiers kfw_table_build() made, with @extra
+ * linked in front of @before. A table with a list of its own replaces every
+ * rule. On error the classifiers are destroyed, the caller frees the table,
+ * and nothing changed.
  */
 static int kfw_table_publish_built(struct kfw_net *kn, struct kfw_table *table,
-				   struct kfw_rule *dead)
+				   struct kfw_rule *extra, struct kfw_rule *before)
 {
-	unsigned int i;
+	unsigned int index = 0;
+	struct kfw_rule *rule;
 	int err;
 
 	err = kfw_table_needs_get(kn, table);
 	if (err) {
-		for (i = 0; i <= KFW_DIR_MAX; i++)
-			kfw_cls_destroy(table->cls[i]);
-		kvfree(table);
+		for (index = 0; index <= KFW_DIR_MAX; index++)
+			kfw_cls_destroy(table->cls[index]);
 		return err;
 	}
+	if (extra)
+		list_add_tail_rcu(&extra->list,
+				  before ? &before->list : &table->list->head);
 	/* Only writers read rule->prio, and they hold the lock. */
-	for (i = 0; i < table->nr_rules; i++)
-		table->rules[i]->prio = kfw_prio_of_index(i);
-	kfw_table_swap(kn, table, dead);
+	list_for_each_entry(rule, &table->list->head, list)
+		rule->prio = kfw_prio_of_index(index++);
+	kfw_table_swap(kn, table, NULL);
 	return 0;
 }
 
 /*
  * Frees @table, never published, and @rule after a grace period: a failed
  * insertion into a live classifier may have shown the rule to readers
- * before it took it out again.
+ * before it took it out again. The table owns neither classifiers nor list.
  */
 static void kfw_table_discard_shown(struct kfw_table *table,
 				    struct kfw_rule *rule)
 {
-	table->owns_cls = false;
-	rule->next_dead = NULL;
 	table->dead = rule;
 	queue_rcu_work(kfw_table_wq, &table->free_work);
 }
 
-/* Publishes a table that shares the current classifiers, as they are now. */
-static void kfw_table_publish_shared(struct kfw_net *kn,
-				     struct kfw_table *table,
-				     struct kfw_rule *dead)
-{
-	table->owns_cls = true;
-	kfw_table_swap(kn, table, dead);
-}
-
-/* Links every rule of @table into a dead list. */
-static struct kfw_rule *kfw_table_all_dead(const struct kfw_table *table)
-{
-	struct kfw_rule *dead = NULL;
-	unsigned int i;
-
-	for (i = 0; i < table->nr_rules; i++) {
-		table->rules[i]->next_dead = dead;
-		dead = table->rules[i];
-	}
-	return dead;
-}
-
 int kfw_table_init(struct kfw_net *kn)
 {
-	struct kfw_table *table = kfw_table_alloc(kn, 0, NULL);
+	LIST_HEAD(none);
+	struct kfw_table *table = kfw_table_alloc_list(kn, NULL, &none, 0);
 
 	if (!table)
 		return -ENOMEM;
-	if (kfw_table_build(table)) {
-		kvfree(table);
+	if (kfw_table_build(table, NULL, NULL)) {
+		kfw_table_free_unseen(table, &none);
 		return -ENOMEM;
 	}
+	table->owns_cls = true;
+	table->owns_list = true;
 	RCU_INIT_POINTER(kn->table, table);
 	return 0;
 }
@@ -401,33 +473,66 @@ int kfw_table_init(struct kfw_net *kn)
 void kfw_table_destroy(struct kfw_net *kn)
 {
 	struct kfw_table *table = rcu_dereference_protected(kn->table, true);
+	struct kfw_rule *rule, *next;
 	unsigned int i;
 
 	for (i = 0; i <= KFW_DIR_MAX; i++)
 		kfw_cls_destroy(table->cls[i]);
-	for (i = 0; i < table->nr_rules; i++)
-		kfw_rule_destroy(kn, table->rules[i]);
-	kvfree(table);
+	list_for_each_entry_safe(rule, next, &table->list->head, list)
+		kfw_rule_destroy(kn, rule);
+	kfw_rule_list_free(table->list);
+	kfree(table);
 	RCU_INIT_POINTER(kn->table, NULL);
 }
 
-/*
- * A priority between the rules around @index, or 0 if there is no room and
- * the table must be renumbered. Priorities are never 0.
+/**
+ * kfw_table_rule_at() - the rule at a position of the list, for writers
+ * @table: the current table, locked
+ * @index: 0-based position
+ *
+ * Walks from the nearer end: an insertion near the top or the bottom, the
+ * usual places, costs a few steps at any size.
+ *
+ * Return: the rule, or NULL past the end.
  */
-static u64 kfw_table_prio_at(const struct kfw_table *table, unsigned int index)
+struct kfw_rule *kfw_table_rule_at(const struct kfw_table *table,
+				   unsigned int index)
 {
+	const struct list_head *pos, *head = &table->list->head;
+	unsigned int i;
+
+	if (index >= table->nr_rules)
+		return NULL;
+	if (index < table->nr_rules / 2) {
+		for (pos = head->next, i = 0; i < index; i++)
+			pos = pos->next;
+	} else {
+		for (pos = head->prev, i = table->nr_rules - 1; i > index; i--)
+			pos = pos->prev;
+	}
+	return list_entry(pos, struct kfw_rule, list);
+}
+
+/*
+ * A priority between @next and the rule before it (the last rule if @next
+ * is NULL), or 0 if there is no room and the table must be renumbered.
+ * Priorities are never 0.
+ */
+static u64 kfw_table_prio_before(const struct kfw_rule_list *list,
+				 const struct kfw_rule *next)
+{
+	const struct list_head *prev = next ? next->list.prev : list->head.prev;
 	u64 before, after;
 
-	if (!table->nr_rules)
-		return KFW_PRIO_FIRST;
-	if (index == table->nr_rules) {
-		before = table->rules[index - 1]->prio;
+	before = prev == &list->head ? 0 :
+		 list_entry(prev, struct kfw_rule, list)->prio;
+	if (!next) {
+		if (!before)
+			return KFW_PRIO_FIRST;
 		return before <= U64_MAX - KFW_PRIO_GAP ? before + KFW_PRIO_GAP : 0;
 	}
-	after = table->rules[index]->prio;
-	before = index ? table->rules[index - 1]->prio : 0;
-	if (!index && after > KFW_PRIO_GAP)
+	after = next->prio;
+	if (!before && after > KFW_PRIO_GAP)
 		return after - KFW_PRIO_GAP;
 	return after - before >= 2 ? before + (after - before) / 2 : 0;
 }
@@ -438,9 +543,10 @@ static u64 kfw_table_prio_at(const struct kfw_table *table, unsigned int index)
  * @rule: from kfw_rule_alloc(); the table's from now on, even on error
  * @index: 0-based position in the list, at most the number of rules
  *
- * The rule joins the current classifiers in place, unless its neighbours'
- * priorities leave no room: then the whole table is renumbered and rebuilt,
- * once every 32 insertions at the same place at worst.
+ * The rule joins the current classifiers and list in place, unless its
+ * neighbours' priorities leave no room: then the whole table is renumbered
+ * and its classifiers rebuilt, once every 32 insertions at the same place
+ * at worst.
  *
  * On error the rule is freed: at once if no reader could have seen it, after
  * a grace period if the classifier showed it before the error.
@@ -451,49 +557,56 @@ int kfw_table_insert(struct kfw_net *kn, struct kfw_rule *rule,
 		     unsigned int index)
 {
 	struct kfw_table *old = kfw_table_locked(kn), *table;
+	struct xarray *by_handle = &old->list->by_handle;
+	struct kfw_rule *next;
 	int err;
 
 	err = old->nr_rules >= kfw_max_rules ? -ENOSPC :
 	      index > old->nr_rules ? -ERANGE : 0;
-	table = err ? NULL : kfw_table_alloc(kn, old->nr_rules + 1, old);
+	table = err ? NULL : kfw_table_alloc(kn, old);
 	if (!table) {
 		kfw_rule_destroy(kn, rule);
 		return err ?: -ENOMEM;
 	}
-	kfw_table_copy(table, 0, old, 0, index);
-	table->rules[index] = rule;
-	table->handles[index] = rule->handle;
-	kfw_table_copy(table, index + 1, old, index, old->nr_rules - index);
+	err = xa_insert(by_handle, rule->handle, rule, GFP_KERNEL_ACCOUNT);
+	if (err)
+		goto fail;
+	next = kfw_table_rule_at(old, index);
+	table->nr_rules++;
 
-	rule->prio = kfw_table_prio_at(old, index);
+	rule->prio = kfw_table_prio_before(old->list, next);
 	if (!rule->prio) {
 		/* New classifiers, seen by no reader until published. */
-		err = kfw_table_build(table);
+		err = kfw_table_build(table, rule, next);
 		if (!err)
-			err = kfw_table_publish_built(kn, table, NULL);
-		else
-			kvfree(table);
+			err = kfw_table_publish_built(kn, table, rule, next);
 		if (err)
-			kfw_rule_destroy(kn, rule);
-		return err;
+			goto fail_stored;
+		return 0;
 	}
 
 	table->nr_dir[rule->dir]++;
 	table->nr_state += !!(rule->match.fields & KFW_MATCH_STATE);
 	err = kfw_table_needs_get(kn, table);
-	if (err) {
-		kvfree(table);
-		kfw_rule_destroy(kn, rule);
-		return err;
-	}
+	if (err)
+		goto fail_stored;
 	err = kfw_cls_insert(table->cls[rule->dir], &rule->match, rule->prio);
 	if (err) {
+		xa_erase(by_handle, rule->handle);
 		kfw_table_needs_put(kn);
 		kfw_table_discard_shown(table, rule);
 		return err;
 	}
-	kfw_table_publish_shared(kn, table, NULL);
+	list_add_tail_rcu(&rule->list, next ? &next->list : &old->list->head);
+	kfw_table_swap(kn, table, NULL);
 	return 0;
+
+fail_stored:
+	xa_erase(by_handle, rule->handle);
+fail:
+	kfree(table);
+	kfw_rule_destroy(kn, rule);
+	return err;
 }
 
 /**
@@ -507,42 +620,28 @@ int kfw_table_delete(struct kfw_net *kn, u64 handle)
 {
 	struct kfw_table *old = kfw_table_locked(kn), *table;
 	struct kfw_rule *rule;
-	unsigned int index;
 
-	for (index = 0; index < old->nr_rules; index++)
-		if (old->handles[index] == handle)
-			break;
-	if (index == old->nr_rules)
+	rule = handle <= ULONG_MAX ? xa_load(&old->list->by_handle, handle) : NULL;
+	if (!rule)
 		return -ENOENT;
-
-	table = kfw_table_alloc(kn, old->nr_rules - 1, old);
+	table = kfw_table_alloc(kn, old);
 	if (!table)
 		return -ENOMEM;
-	rule = old->rules[index];
-	kfw_table_copy(table, 0, old, 0, index);
-	kfw_table_copy(table, index, old, index + 1, old->nr_rules - index - 1);
+	table->nr_rules--;
 	table->nr_dir[rule->dir]--;
 	table->nr_state -= !!(rule->match.fields & KFW_MATCH_STATE);
 	kfw_cls_remove(table->cls[rule->dir], &rule->match, rule->prio);
-	rule->next_dead = NULL;
-	kfw_table_publish_shared(kn, table, rule);
+	xa_erase(&old->list->by_handle, handle);
+	list_del_rcu(&rule->list);
+	kfw_table_swap(kn, table, rule);
 	return 0;
 }
 
 int kfw_table_flush(struct kfw_net *kn)
 {
-	struct kfw_table *old = kfw_table_locked(kn), *table;
-	int err;
+	LIST_HEAD(none);
 
-	table = kfw_table_alloc(kn, 0, old);
-	if (!table)
-		return -ENOMEM;
-	err = kfw_table_build(table);
-	if (err) {
-		kvfree(table);
-		return err;
-	}
-	return kfw_table_publish_built(kn, table, kfw_table_all_dead(old));
+	return kfw_table_replace(kn, &none, 0, kfw_table_locked(kn)->policy);
 }
 
 int kfw_table_set_policy(struct kfw_net *kn, u8 dir, u8 verdict)
@@ -550,24 +649,25 @@ int kfw_table_set_policy(struct kfw_net *kn, u8 dir, u8 verdict)
 	struct kfw_table *old = kfw_table_locked(kn), *table;
 	int err;
 
-	table = kfw_table_alloc(kn, old->nr_rules, old);
+	table = kfw_table_alloc(kn, old);
 	if (!table)
 		return -ENOMEM;
-	kfw_table_copy(table, 0, old, 0, old->nr_rules);
 	table->policy[dir] = verdict;
 	err = kfw_table_needs_get(kn, table);
 	if (err) {
-		kvfree(table);
+		kfree(table);
 		return err;
 	}
-	kfw_table_publish_shared(kn, table, NULL);
+	kfw_table_swap(kn, table, NULL);
 	return 0;
 }
 
 /**
  * kfw_table_replace() - publish a whole new list of rules and policies
  * @kn: the namespace, locked
- * @rules: the new rules, from kfw_rule_alloc(); owned by the table on success
+ * @rules: the new rules, from kfw_rule_alloc(), linked in list order
+ *	through kfw_rule.list; the table takes them over on success, and
+ *	they stay in @rules on error
  * @nr: how many
  * @policy: the new policies
  *
@@ -576,26 +676,22 @@ int kfw_table_set_policy(struct kfw_net *kn, u8 dir, u8 verdict)
  *
  * Return: 0 or -ENOMEM; on error nothing changed.
  */
-int kfw_table_replace(struct kfw_net *kn, struct kfw_rule **rules,
+int kfw_table_replace(struct kfw_net *kn, struct list_head *rules,
 		      unsigned int nr, const u8 *policy)
 {
-	struct kfw_table *old = kfw_table_locked(kn), *table;
-	unsigned int i;
+	struct kfw_table *table;
 	int err;
 
-	table = kfw_table_alloc(kn, nr, old);
+	table = kfw_table_alloc_list(kn, kfw_table_locked(kn), rules, nr);
 	if (!table)
 		return -ENOMEM;
-	memcpy(table->rules, rules, nr * sizeof(*rules));
-	for (i = 0; i < nr; i++)
-		table->handles[i] = rules[i]->handle;
 	memcpy(table->policy, policy, sizeof(table->policy));
-	err = kfw_table_build(table);
-	if (err) {
-		kvfree(table);
-		return err;
-	}
-	return kfw_table_publish_built(kn, table, kfw_table_all_dead(old));
+	err = kfw_table_build(table, NULL, NULL);
+	if (!err)
+		err = kfw_table_publish_built(kn, table, NULL, NULL);
+	if (err)
+		kfw_table_free_unseen(table, rules);
+	return err;
 }
 
 /* Counters are zeroed by remembering their current sums, not by writing to other CPUs. */
@@ -603,11 +699,9 @@ void kfw_table_zero(struct kfw_net *kn)
 {
 	struct kfw_table *table = kfw_table_locked(kn);
 	struct kfw_counter sum;
-	unsigned int i;
+	struct kfw_rule *rule;
 
-	for (i = 0; i < table->nr_rules; i++) {
-		struct kfw_rule *rule = table->rules[i];
-
+	list_for_each_entry(rule, &table->list->head, list) {
 		kfw_counters_read(&kn->counters, rule->counter, &sum);
 		WRITE_ONCE(rule->zeroed.packets, sum.packets);
 		WRITE_ONCE(rule->zeroed.bytes, sum.bytes);

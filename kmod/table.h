@@ -2,8 +2,9 @@
 #ifndef _KFW_TABLE_H
 #define _KFW_TABLE_H
 
-#include <linux/rcupdate.h>
+#include <linux/rculist.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 
 #include "classify.h"
 #include "counters.h"
@@ -13,19 +14,19 @@
 struct kfw_net;
 
 /**
- * struct kfw_rule - one rule; immutable once published, but for @zeroed
+ * struct kfw_rule - one rule; what readers see of it never changes
  * @handle: unique in its namespace, never reused
- * @prio: orders the rules of a table for its classifiers: list order, with gaps
+ * @prio: orders the rules of a table for its classifiers: list order, with
+ *	gaps; only writers read it, as a renumbering changes it
  * @dir: enum kfw_dir
  * @action: enum kfw_verdict
  * @log: log the packets the rule decides on
  * @counter: slot of the rule's counters in the namespace's kfw_counters
  * @log_rate: log lines per minute
  * @log_burst: log lines allowed at once
- * @log_cost: nanoseconds of log budget one line uses
  * @log_tat: theoretical arrival time of the next line (GCRA), in ns
  * @zeroed: counts at the last zero, subtracted when read (under the lock)
- * @next_dead: links rules waiting for a grace period before they are freed
+ * @list: links the rules of a table in list order (struct kfw_rule_list)
  * @comment: the user's comment, or NULL
  * @match: what the rule matches
  */
@@ -38,10 +39,9 @@ struct kfw_rule {
 	unsigned int counter;
 	u32 log_rate;
 	u32 log_burst;
-	u64 log_cost;
 	atomic64_t log_tat;
 	struct kfw_counter zeroed;
-	struct kfw_rule *next_dead;
+	struct list_head list;
 	const char *comment;
 	struct kfw_match match;
 };
@@ -67,43 +67,55 @@ struct kfw_rule_spec {
 };
 
 /**
- * struct kfw_table - a snapshot of a namespace's rule list
+ * struct kfw_rule_list - the rules of a namespace, in list order
+ * @head: the rules, through kfw_rule.list; readers walk it under RCU
+ * @by_handle: every rule of @head by its handle, for the writer
+ *
+ * An add or a delete links or unlinks one rule in place, so neither costs
+ * more at 100 000 rules than at 10. A restore or a flush makes a new list.
+ */
+struct kfw_rule_list {
+	struct list_head head;
+	struct xarray by_handle;
+};
+
+/**
+ * struct kfw_table - what the packet path needs of a namespace's rules
  * @free_work: frees the table, and @dead, a grace period after replacement
  * @counters: where @dead rules give back their counter slots
- * @dead: rules removed by the change that replaced this table
+ * @dead: the rule removed by the change that replaced this table, if any
  * @cls: the classifier of each direction, which the packet path asks
+ * @list: the rules in list order
  * @owns_cls: @cls goes with this table; a change that keeps the classifiers
  *	passes them on to the next table
+ * @owns_list: @list goes with this table, in the same way, and its rules
+ *	with it: a restore or a flush replaced them all
  * @generation: bumped by every change, never 0 (for dump consistency checks)
  * @policy: default verdict of each direction
- * @nr_rules: length of @rules
+ * @nr_rules: length of @list
  * @nr_state: number of rules with a state match
  * @nr_dir: number of rules of each direction
- * @handles: the handles of @rules, in the same order: a delete finds its
- *	rule by scanning them, without touching 100 000 rules spread over
- *	memory
- * @rules: every rule in list order, followed by the array @handles
  *
- * Readers find the current table with rcu_dereference(). The list and the
- * policies of a snapshot never change: writers make a new table under the
- * namespace's lock and swap it in, and the old one is freed after a grace
- * period. The classifiers are not copied: an add or a delete changes them in
- * place (see classify.c for how readers stay safe), so a change costs the
- * same at 100 000 rules as at 10. A restore or a flush builds new ones.
+ * Readers find the current table with rcu_dereference(). Its policies and
+ * counts never change: writers make a new table under the namespace's lock
+ * and swap it in, and the old one is freed after a grace period. The
+ * classifiers and the list are not copied: an add or a delete changes them
+ * in place (see classify.c for how readers stay safe), so a change costs
+ * the same at 100 000 rules as at 10. A restore or a flush builds new ones.
  */
 struct kfw_table {
 	struct rcu_work free_work;
 	struct kfw_counters *counters;
 	struct kfw_rule *dead;
 	struct kfw_cls *cls[KFW_DIR_MAX + 1];
+	struct kfw_rule_list *list;
 	bool owns_cls;
+	bool owns_list;
 	u32 generation;
 	u8 policy[KFW_DIR_MAX + 1];
 	unsigned int nr_rules;
 	unsigned int nr_state;
 	unsigned int nr_dir[KFW_DIR_MAX + 1];
-	u64 *handles;
-	struct kfw_rule *rules[];
 };
 
 /* The largest max_rules: 2^24 rules, and as many again for a replacement. */
@@ -125,12 +137,14 @@ void kfw_rule_read_counters(struct kfw_net *kn, const struct kfw_rule *rule,
 			    struct kfw_counter *sum);
 
 struct kfw_table *kfw_table_locked(struct kfw_net *kn);
+struct kfw_rule *kfw_table_rule_at(const struct kfw_table *table,
+				   unsigned int index);
 int kfw_table_insert(struct kfw_net *kn, struct kfw_rule *rule,
 		     unsigned int index);
 int kfw_table_delete(struct kfw_net *kn, u64 handle);
 int kfw_table_flush(struct kfw_net *kn);
 int kfw_table_set_policy(struct kfw_net *kn, u8 dir, u8 verdict);
-int kfw_table_replace(struct kfw_net *kn, struct kfw_rule **rules,
+int kfw_table_replace(struct kfw_net *kn, struct list_head *rules,
 		      unsigned int nr, const u8 *policy);
 void kfw_table_zero(struct kfw_net *kn);
 

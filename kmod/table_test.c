@@ -82,13 +82,14 @@ static const struct kfw_table *kfw_table_now(struct kfw_net *kn)
 }
 
 /*
- * Is @t whole? Its counts add up and its priorities follow list order. A
- * reader can check this of any snapshot it sees. Return: NULL, or what is
- * wrong.
+ * Is @t whole? Its counts add up, and its list holds rules of known
+ * directions. A reader can check this of any table it sees: the list
+ * changes in place, so its length need not be @t->nr_rules. Return: NULL,
+ * or what is wrong.
  */
 static const char *kfw_table_check(const struct kfw_table *t)
 {
-	unsigned int i, nr_state = 0, seen[KFW_DIR_MAX + 1] = {};
+	const struct kfw_rule *rule;
 
 	if (!t)
 		return "no table";
@@ -98,20 +99,41 @@ static const char *kfw_table_check(const struct kfw_table *t)
 		return "generation 0";
 	if (t->policy[KFW_DIR_IN] > KFW_VERDICT_MAX || t->policy[KFW_DIR_OUT] > KFW_VERDICT_MAX)
 		return "bad policy";
-	for (i = 0; i < t->nr_rules; i++) {
-		const struct kfw_rule *rule = t->rules[i];
-
-		if (!rule)
-			return "NULL rule";
+	list_for_each_entry_rcu(rule, &t->list->head, list)
 		if (rule->dir > KFW_DIR_MAX)
 			return "bad direction";
-		if (!rule->prio || (i && rule->prio <= t->rules[i - 1]->prio))
+	return NULL;
+}
+
+/*
+ * What only the writer can check of the list: it is as long as the table
+ * says, its counts are right, its priorities follow list order, and its
+ * handle index finds each of its rules and nothing else.
+ */
+static const char *kfw_table_check_list(const struct kfw_table *t)
+{
+	unsigned int nr = 0, nr_state = 0, indexed = 0;
+	unsigned int seen[KFW_DIR_MAX + 1] = {};
+	const struct kfw_rule *rule, *prev = NULL;
+	unsigned long handle;
+	void *entry;
+
+	list_for_each_entry(rule, &t->list->head, list) {
+		if (!rule->prio || (prev && rule->prio <= prev->prio))
 			return "priorities out of list order";
-		if (t->handles[i] != rule->handle)
-			return "handles do not follow the rules";
+		if (xa_load(&t->list->by_handle, rule->handle) != rule)
+			return "the handle index does not find a rule";
 		seen[rule->dir]++;
 		nr_state += !!(rule->match.fields & KFW_MATCH_STATE);
+		prev = rule;
+		nr++;
 	}
+	xa_for_each(&t->list->by_handle, handle, entry)
+		indexed++;
+	if (nr != t->nr_rules)
+		return "the list is not nr_rules long";
+	if (indexed != nr)
+		return "the handle index holds rules not in the list";
 	if (nr_state != t->nr_state)
 		return "nr_state is not the number of state matches";
 	if (seen[KFW_DIR_IN] != t->nr_dir[KFW_DIR_IN])
@@ -122,11 +144,11 @@ static const char *kfw_table_check(const struct kfw_table *t)
 /* The first rule of a direction in list order, or NULL. */
 static struct kfw_rule *kfw_table_first(const struct kfw_table *t, u8 dir)
 {
-	unsigned int i;
+	struct kfw_rule *rule;
 
-	for (i = 0; i < t->nr_rules; i++)
-		if (t->rules[i]->dir == dir)
-			return t->rules[i];
+	list_for_each_entry(rule, &t->list->head, list)
+		if (rule->dir == dir)
+			return rule;
 	return NULL;
 }
 
@@ -145,11 +167,11 @@ static const char *kfw_table_check_current(const struct kfw_table *t,
 	const char *why;
 	unsigned int dir;
 
-	why = kfw_table_check(t);
+	why = kfw_table_check(t) ?: kfw_table_check_list(t);
 	if (why)
 		return why;
-	if (!t->owns_cls)
-		return "the current table does not own its classifiers";
+	if (!t->owns_cls || !t->owns_list)
+		return "the current table does not own its classifiers and list";
 	for (dir = 0; dir <= KFW_DIR_MAX; dir++) {
 		kfw_cls_stats(t->cls[dir], &stats);
 		if (stats.rules != t->nr_dir[dir])
@@ -172,7 +194,8 @@ static void kfw_table_expect(struct kunit *test, struct kfw_net *kn,
 	KUNIT_EXPECT_EQ(test, kn->conntrack, !!t->nr_state);
 	KUNIT_ASSERT_EQ(test, t->nr_rules, nr);
 	for (i = 0; i < nr; i++)
-		KUNIT_EXPECT_EQ_MSG(test, kfw_table_tag(t->rules[i]), tags[i], "rule %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, kfw_table_tag(kfw_table_rule_at(t, i)), tags[i],
+				    "rule %u", i);
 }
 
 /* --- Single-threaded ------------------------------------------------------ */
@@ -201,9 +224,11 @@ static void kfw_table_test_insert(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kfw_table_tag(kfw_table_first(t, KFW_DIR_OUT)), 3);
 
 	/* Handles are unique and grow. */
-	rule = t->rules[0];
-	KUNIT_EXPECT_GT(test, rule->handle, t->rules[3]->handle);
-	KUNIT_EXPECT_LT(test, t->rules[1]->handle, t->rules[3]->handle);
+	rule = kfw_table_rule_at(t, 0);
+	KUNIT_EXPECT_GT(test, rule->handle, kfw_table_rule_at(t, 3)->handle);
+	KUNIT_EXPECT_LT(test, kfw_table_rule_at(t, 1)->handle,
+			kfw_table_rule_at(t, 3)->handle);
+	KUNIT_EXPECT_NULL(test, kfw_table_rule_at(t, 4));
 }
 
 static void kfw_table_test_delete_flush_policy(struct kunit *test)
@@ -216,7 +241,7 @@ static void kfw_table_test_delete_flush_policy(struct kunit *test)
 
 	for (tag = 1; tag <= 3; tag++)
 		KUNIT_ASSERT_EQ(test, kfw_table_insert_tag(test, kn, tag % 2, tag, tag - 1), 0);
-	handle = kfw_table_now(kn)->rules[1]->handle;
+	handle = kfw_table_rule_at(kfw_table_now(kn), 1)->handle;
 
 	mutex_lock(&kn->lock);
 	KUNIT_EXPECT_EQ(test, kfw_table_delete(kn, handle), 0);
@@ -259,7 +284,7 @@ static void kfw_table_test_replace(struct kunit *test)
 			err = -ENOMEM;
 	}
 	if (!err)
-		err = kfw_table_replace(kn, rules, ARRAY_SIZE(rules), policy);
+		err = kfw_test_replace(kn, rules, ARRAY_SIZE(rules), policy);
 	if (err)
 		while (i--)
 			if (rules[i])
@@ -322,7 +347,7 @@ static void kfw_table_test_counter_slots(struct kunit *test)
 		if (err)
 			break;
 		mutex_lock(&kn->lock);
-		err = kfw_table_delete(kn, kfw_table_locked(kn)->rules[0]->handle);
+		err = kfw_table_delete(kn, kfw_table_rule_at(kfw_table_locked(kn), 0)->handle);
 		mutex_unlock(&kn->lock);
 	}
 	KUNIT_EXPECT_EQ_MSG(test, err, 0, "change %u", i);
@@ -336,7 +361,7 @@ static void kfw_table_test_zero(struct kunit *test)
 	struct kfw_rule *rule;
 
 	KUNIT_ASSERT_EQ(test, kfw_table_insert_tag(test, kn, KFW_DIR_IN, 1, 0), 0);
-	rule = kfw_table_now(kn)->rules[0];
+	rule = kfw_table_rule_at(kfw_table_now(kn), 0);
 	kfw_counters_add(&kn->counters, rule->counter, 100);
 	kfw_counters_add(&kn->counters, rule->counter, 50);
 	kfw_rule_read_counters(kn, rule, &sum);
@@ -492,45 +517,52 @@ struct kfw_table_reader {
 
 /*
  * One look at the published table: it must be whole (kfw_table_check()),
- * no older than the last one seen, and its rules must all carry one tag.
- * The writer tags the rules of each replacement anew and adds single rules
- * with the current tag, so a table mixing tags would be half of one
- * replacement and half of another.
+ * no older than the last one seen, and the rules of its list must all carry
+ * one tag. The writer tags the rules of each replacement anew and adds
+ * single rules with the current tag, so a list mixing tags would be half of
+ * one replacement and half of another.
  */
 static const char *kfw_table_read_once(struct kfw_table_reader *r, u32 *last_generation)
 {
 	static const struct kfw_packet pkt = {
 		.family = NFPROTO_IPV4, .state = KFW_STATE_NEW,
 	};
+	const struct kfw_rule *rule, *first = NULL;
 	const struct kfw_table *t;
+	unsigned int nr = 0, dir;
 	const char *why;
-	unsigned int i, dir;
 
 	rcu_read_lock();
 	t = rcu_dereference(r->kn->table);
 	why = kfw_table_check(t);
 	if (!why && t->generation < *last_generation)
 		why = "an older table after a newer one";
-	for (i = 1; !why && i < t->nr_rules; i++)
-		if (kfw_table_tag(t->rules[i]) != kfw_table_tag(t->rules[0]))
-			why = "rules of two replacements in one table";
+	if (!why) {
+		list_for_each_entry_rcu(rule, &t->list->head, list) {
+			first = first ?: rule;
+			if (kfw_table_tag(rule) != kfw_table_tag(first))
+				why = "rules of two replacements in one list";
+			nr++;
+		}
+	}
 	/*
-	 * Every rule matches everything. The classifiers change in place, so a
-	 * reader may meet a rule inserted after its snapshot was made, but
-	 * only one of the same direction and the same replacement.
+	 * Every rule matches everything. The classifiers and the list change
+	 * in place, so a reader may meet a rule inserted after its table was
+	 * published, but only one of the same direction and the same
+	 * replacement.
 	 */
 	for (dir = 0; !why && dir <= KFW_DIR_MAX; dir++) {
 		const struct kfw_rule *got = kfw_table_classify(t, dir, &pkt);
 
 		if (got && (got->dir != dir ||
-			    (t->nr_rules && kfw_table_tag(got) != kfw_table_tag(t->rules[0]))))
+			    (first && kfw_table_tag(got) != kfw_table_tag(first))))
 			why = "kfw_table_classify picked a rule of another direction or table";
 	}
 	if (why)
 		r->bad_generation = t ? t->generation : 0;
 	else
 		*last_generation = t->generation;
-	r->rules_seen += t ? t->nr_rules : 0;
+	r->rules_seen += nr;
 	rcu_read_unlock();
 	return why;
 }
@@ -603,7 +635,7 @@ static void kfw_table_test_concurrent(struct kunit *test)
 			policy[KFW_DIR_IN] = kfw_test_rnd(&rnd, 2);
 			policy[KFW_DIR_OUT] = kfw_test_rnd(&rnd, 2);
 			if (!err)
-				err = kfw_table_replace(kn, rules, n, policy);
+				err = kfw_test_replace(kn, rules, n, policy);
 			if (err)
 				while (i--)
 					if (rules[i])
@@ -615,7 +647,7 @@ static void kfw_table_test_concurrent(struct kunit *test)
 			err = rule ? kfw_table_insert(kn, rule, n) : -ENOMEM;
 			counts[1]++;
 		} else if (what < 90 && t->nr_rules) {
-			rule = t->rules[kfw_test_rnd(&rnd, t->nr_rules)];
+			rule = kfw_table_rule_at(t, kfw_test_rnd(&rnd, t->nr_rules));
 			err = kfw_table_delete(kn, rule->handle);
 			counts[2]++;
 		} else if (what < 95) {

@@ -119,6 +119,27 @@ struct kfw_rule *kfw_test_rule_alloc(struct kfw_net *kn, u8 dir, u8 action,
 	return kfw_rule_alloc(kn, &spec);
 }
 
+/**
+ * kfw_test_replace() - kfw_table_replace() of an array of rules
+ * @kn: the namespace, locked
+ * @rules: the rules, in list order; the table's on success, still the
+ *	caller's on error
+ * @nr: how many
+ * @policy: the new policies
+ *
+ * Return: what kfw_table_replace() returns.
+ */
+int kfw_test_replace(struct kfw_net *kn, struct kfw_rule **rules,
+		     unsigned int nr, const u8 *policy)
+{
+	LIST_HEAD(list);
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		list_add_tail(&rules[i]->list, &list);
+	return kfw_table_replace(kn, &list, nr, policy);
+}
+
 /*
  * Linux 6.1 runs a module's suites as it comes in, before it parses the
  * module's parameters: the tests read theirs from its argument string.

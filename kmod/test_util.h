@@ -26,6 +26,8 @@ struct kfw_net *kfw_test_net_new(struct kunit *test);
 void kfw_test_net_free(struct kfw_net *kn);
 struct kfw_rule *kfw_test_rule_alloc(struct kfw_net *kn, u8 dir, u8 action,
 				     const struct kfw_match *match);
+int kfw_test_replace(struct kfw_net *kn, struct kfw_rule **rules,
+		     unsigned int nr, const u8 *policy);
 
 /* kfw_table_classify() as the packet path calls it, in a read-side section. */
 static inline struct kfw_rule *kfw_test_classify(const struct kfw_table *table,
