@@ -36,10 +36,11 @@
 # (bench.sh gives the VM a clock that counts instructions instead).
 #
 # It also prints how long kfw takes to restore the N rules (median over the
-# rounds), for one add, insert and del on the N-rule table, and to list,
-# save and read /proc/net/kfw/rules:
+# rounds), for one add, insert and del on the N-rule table (the whole
+# fwctl command, and, as op=add-kernel etc., the kernel's handling of its
+# request alone), and to list, save and read /proc/net/kfw/rules:
 #
-#   BENCH-UPDATE op=restore|add|insert|del|list|save|proc-rules rules=N ms=X
+#   BENCH-UPDATE op=restore|add|insert|del|add-kernel|insert-kernel|del-kernel|list|save|proc-rules rules=N ms=X
 #
 # what the rules cost in memory, from /proc/meminfo before and after the
 # first restore:
@@ -211,9 +212,36 @@ kfw_load() {
 	check_eq "kfw holds all $n rules" "$n" "$(kfw_stat rules)"
 }
 
+# kernel_trace_begin: time the kernel's handling of each single add and
+# del from now on, with the function_graph tracer (set_graph_function at
+# depth 1 records each call of those functions and its duration; the clock
+# is the guest's, which counts instructions under bench.sh).
+tracing=/sys/kernel/tracing
+kernel_trace_begin() {
+	[ -e $tracing/trace ] || mount -t tracefs tracefs $tracing || return 1
+	echo 1 >$tracing/max_graph_depth &&
+		echo "kfw_nl_add_rule kfw_nl_del_rule" >$tracing/set_graph_function &&
+		echo function_graph >$tracing/current_tracer &&
+		echo >$tracing/trace
+}
+
+# kernel_trace_end N: stops tracing, and prints the kernel time of the add,
+# insert (both kfw_nl_add_rule) and del of kfw_last, in that order.
+kernel_trace_end() {
+	awk -v n="$1" '/kfw_nl_(add|del)_rule/ {
+		for (i = 1; i < NF; i++)
+			if ($(i + 1) == "us" && $i ~ /^[0-9.]+$/) {
+				op = /add/ ? (adds++ ? "insert" : "add") : "del"
+				printf "BENCH-UPDATE op=%s-kernel rules=%d ms=%.3f\n", op, n, $i / 1000
+			}
+	}' $tracing/trace
+	echo nop >$tracing/current_tracer
+	echo >$tracing/set_graph_function
+}
+
 # kfw_last N: after the last round, the counters, then reads and updates.
 kfw_last() {
-	local n=$1 ms handle extra op
+	local n=$1 ms handle extra op traced
 	check_eq "no probe hit a kfw rule" 0 \
 		"$(s kfw cat /proc/net/kfw/rules | awk 'NR > 1 && $4 != 0' | wc -l)"
 	check_eq "kfw dropped nothing" 0 "$(kfw_stat in_ipv4_dropped)"
@@ -231,12 +259,15 @@ kfw_last() {
 		esac && echo "BENCH-UPDATE op=$op rules=$n ms=$ms"
 	done
 	extra="in drop proto tcp src 198.19.255.254 dport 1"
+	traced=
+	kernel_trace_begin && traced=1
 	# shellcheck disable=SC2086 # a rule is words
 	ms=$(timed kfw fwctl add $extra) && echo "BENCH-UPDATE op=add rules=$n ms=$ms"
 	# shellcheck disable=SC2086
 	ms=$(timed kfw fwctl insert 1 $extra) && echo "BENCH-UPDATE op=insert rules=$n ms=$ms"
 	handle=$(s kfw tail -n 1 /proc/net/kfw/rules | cut -d ' ' -f 1)
 	ms=$(timed kfw fwctl del "$handle") && echo "BENCH-UPDATE op=del rules=$n ms=$ms"
+	[ -z "$traced" ] || kernel_trace_end "$n"
 	check_eq "kfw holds $n rules and one more after add, insert, del" $((n + 1)) "$(kfw_stat rules)"
 }
 

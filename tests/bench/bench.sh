@@ -221,17 +221,17 @@ END {
 	printf "\nratios of the fastest rounds\n"
 	ratios(fastest)
 	printf "\nkfw updates and reads (ms) and memory (bytes per rule)\n%8s", "rules"
-	split("restore add insert del list save proc-rules", ops, " ")
-	for (i = 1; i <= 7; i++)
-		printf " %10s", ops[i]
+	nops = split("restore add insert del add-kernel insert-kernel del-kernel list save proc-rules", ops, " ")
+	for (i = 1; i <= nops; i++)
+		printf " %13s", ops[i]
 	printf "  memory\n"
 	for (s = 1; s <= nsizes; s++) {
 		n = sizes[s]
 		if (!(("restore", n) in update))
 			continue
 		printf "%8s", n
-		for (i = 1; i <= 7; i++)
-			printf " %10s", (ops[i], n) in update ? update[ops[i], n] : "-"
+		for (i = 1; i <= nops; i++)
+			printf " %13s", (ops[i], n) in update ? update[ops[i], n] : "-"
 		printf "  %s\n", n in mem ? mem[n] : "-"
 	}
 	if (length(native)) {
