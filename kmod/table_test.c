@@ -503,6 +503,39 @@ static void kfw_table_test_transaction_expiry(struct kunit *test)
 	kfw_table_expect(test, kn, NULL, 0);
 }
 
+/*
+ * Rules staged after the expiry work was queued move the expiry on: the
+ * work, when it runs, waits again instead of dropping a transaction still
+ * being fed.
+ */
+static void kfw_table_test_transaction_fed(struct kunit *test)
+{
+	unsigned long idle = kfw_replace_idle, staged;
+	struct kfw_net *kn = test->priv;
+
+	kfw_replace_idle = HZ;
+	mutex_lock(&kn->lock);
+	KUNIT_EXPECT_EQ(test, kfw_replace_begin(kn, 100, 7, kfw_table_keep, NULL), 0);
+	mutex_unlock(&kn->lock);
+
+	msleep(600);
+	mutex_lock(&kn->lock);
+	KUNIT_EXPECT_EQ(test, kfw_table_stage(kn, 100, KFW_DIR_IN, 1, NULL), 0);
+	staged = jiffies;
+	mutex_unlock(&kn->lock);
+	/* Past the first expiry, short of the one the rule moved it to. */
+	msleep(700);
+	if (time_before(jiffies, staged + HZ)) {
+		mutex_lock(&kn->lock);
+		KUNIT_EXPECT_NOT_NULL(test, kn->replace);
+		mutex_unlock(&kn->lock);
+	}
+	msleep(1000);
+	flush_delayed_work(&kn->replace_expiry);
+	KUNIT_EXPECT_NULL(test, kn->replace);
+	kfw_replace_idle = idle;
+}
+
 /* --- Concurrent readers --------------------------------------------------- */
 
 struct kfw_table_reader {
@@ -736,6 +769,7 @@ static struct kunit_case kfw_table_test_cases[] = {
 	KUNIT_CASE(kfw_table_test_transaction),
 	KUNIT_CASE(kfw_table_test_transaction_owner),
 	KUNIT_CASE(kfw_table_test_transaction_expiry),
+	KUNIT_CASE(kfw_table_test_transaction_fed),
 	KUNIT_CASE(kfw_table_test_concurrent),
 	{}
 };
