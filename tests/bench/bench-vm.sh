@@ -213,14 +213,15 @@ kfw_load() {
 }
 
 # kernel_trace_begin: time the kernel's handling of each single add and
-# del from now on, with the function_graph tracer (set_graph_function at
-# depth 1 records each call of those functions and its duration; the clock
-# is the guest's, which counts instructions under bench.sh).
+# del from now on, with the function_graph tracer. set_ftrace_filter
+# instruments those two functions alone, so the commands around them run
+# at full speed; the clock is the guest's, which counts instructions under
+# bench.sh.
 tracing=/sys/kernel/tracing
 kernel_trace_begin() {
 	[ -e $tracing/trace ] || mount -t tracefs tracefs $tracing || return 1
 	echo 1 >$tracing/max_graph_depth &&
-		echo "kfw_nl_add_rule kfw_nl_del_rule" >$tracing/set_graph_function &&
+		echo "kfw_nl_add_rule kfw_nl_del_rule" >$tracing/set_ftrace_filter &&
 		echo function_graph >$tracing/current_tracer &&
 		echo >$tracing/trace
 }
@@ -236,7 +237,7 @@ kernel_trace_end() {
 			}
 	}' $tracing/trace
 	echo nop >$tracing/current_tracer
-	echo >$tracing/set_graph_function
+	echo >$tracing/set_ftrace_filter
 }
 
 # kfw_last N: after the last round, the counters, then reads and updates.
