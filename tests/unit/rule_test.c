@@ -160,6 +160,38 @@ static void test_addresses(void **state)
 		    "in drop src 2001:db8::1/128 dst 2001:db8::2/128");
 }
 
+/*
+ * IPv4 addresses in the usual form skip inet_pton(): whatever the text,
+ * a rule must take exactly the address inet_pton() reads, or refuse what
+ * inet_pton() refuses.
+ */
+static void test_ipv4_as_inet_pton(void **state)
+{
+	static const char *const texts[] = {
+		"0.0.0.0", "192.0.2.1", "255.255.255.255", "198.51.100.09",
+		"203.0.113.256", "01.2.3.4", "1.2.3.04", "1.2.3", "1.2.3.4.",
+		".1.2.3.4", "1..2.3", "1.2.3.-4", "1.2.3.4x",
+		"1000.2.3.4", "0x1.2.3.4", "1.2.3.0004", "00.0.0.0", "1.2.3.+4",
+	};
+	char line[64], err[RULE_ERR_MAX];
+	struct in_addr want;
+	struct rule r;
+	size_t i;
+	int ok;
+
+	(void)state;
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		snprintf(line, sizeof(line), "in drop src %s", texts[i]);
+		ok = inet_pton(AF_INET, texts[i], &want) == 1;
+		if (ok) {
+			assert_int_equal(unit_parse(&r, line, err), 0);
+			assert_memory_equal(&r.src.v4, &want, sizeof(want));
+		} else if (!unit_parse(&r, line, err)) {
+			fail_msg("'%s' parsed, but inet_pton() refuses it", texts[i]);
+		}
+	}
+}
+
 /* Host bits beyond the prefix are cleared, iptables-style. */
 static void test_prefix_masking(void **state)
 {
@@ -700,6 +732,7 @@ int rule_test_run(int *total)
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_proto),
 		cmocka_unit_test(test_addresses),
+		cmocka_unit_test(test_ipv4_as_inet_pton),
 		cmocka_unit_test(test_prefix_masking),
 		cmocka_unit_test(test_ports),
 		cmocka_unit_test(test_mapped_addresses),
