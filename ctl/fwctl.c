@@ -218,6 +218,9 @@ static void print_rules_text(const struct fwnl_info *info,
 	char line[RULE_LINE_MAX + 1];	/* the line and its newline */
 	size_t i;
 
+	if (info->confirm_left_ms)
+		printf("confirm within %" PRIu32 " s, or the previous rules come back\n",
+		       (info->confirm_left_ms + 999) / 1000);
 	printf("policy in %s\n", rule_verdict_name(info->policy[KFW_DIR_IN]));
 	printf("policy out %s\n", rule_verdict_name(info->policy[KFW_DIR_OUT]));
 	printf("handle dir action packets bytes match\n");
@@ -237,9 +240,12 @@ static void print_rules_json(const struct fwnl_info *info,
 	char obj[RULE_JSON_MAX];
 	size_t i;
 
-	printf("{\"policy\":{\"in\":\"%s\",\"out\":\"%s\"},\"rules\":[",
+	printf("{\"policy\":{\"in\":\"%s\",\"out\":\"%s\"},",
 	       rule_verdict_name(info->policy[KFW_DIR_IN]),
 	       rule_verdict_name(info->policy[KFW_DIR_OUT]));
+	if (info->confirm_left_ms)
+		printf("\"confirm_left_ms\":%" PRIu32 ",", info->confirm_left_ms);
+	printf("\"rules\":[");
 	for (i = 0; i < count; i++) {
 		int len = rule_format_json(&rules[i], obj, sizeof(obj));
 
@@ -426,20 +432,66 @@ static size_t module_rule_limit(void)
 	return limit;
 }
 
+#define RESTORE_SYNOPSIS "restore [--check | --confirm SECONDS] [--zero] [FILE]"
+
+/* The options of restore, which come before FILE; the index of FILE, or -1. */
+static int parse_restore_options(int argc, char *argv[],
+				 struct fwnl_replace_how *how)
+{
+	char err[RULE_ERR_MAX];
+	int arg;
+
+	memset(how, 0, sizeof(*how));
+	for (arg = 1; arg < argc && argv[arg][0] == '-' && argv[arg][1]; arg++) {
+		if (!strcmp(argv[arg], "--check")) {
+			how->check = true;
+		} else if (!strcmp(argv[arg], "--zero")) {
+			how->zero = true;
+		} else if (!strcmp(argv[arg], "--confirm")) {
+			if (++arg == argc) {
+				arg_error("--confirm needs a number of seconds",
+					  true, RESTORE_SYNOPSIS);
+				return -1;
+			}
+			if (rule_parse_confirm(argv[arg], &how->confirm_seconds,
+					       err, sizeof(err))) {
+				arg_error(err, false, RESTORE_SYNOPSIS);
+				return -1;
+			}
+		} else {
+			print_error("unknown option '%s'", argv[arg]);
+			return -1;
+		}
+	}
+	if (how->check && how->confirm_seconds) {
+		print_error("--check installs nothing to confirm: use one of --check and --confirm");
+		return -1;
+	}
+	if (argc - arg > 1) {
+		unexpected(argv[arg + 1]);
+		return -1;
+	}
+	return arg;
+}
+
 static int cmd_restore(int argc, char *argv[])
 {
-	const char *path = argc > 1 ? argv[1] : "-";
 	char err[RESTORE_ERR_MAX];
 	char name[256] = "standard input";
+	struct fwnl_replace_how how;
+	const char *path = "-";
 	struct fwnl_error e;
 	struct restore rs;
 	struct fwnl *nl;
 	struct fwnl_blame blame;
 	FILE *in = stdin;
-	int ret = 1;
+	int ret = 1, arg;
 
-	if (argc > 2)
-		return unexpected(argv[2]);
+	arg = parse_restore_options(argc, argv, &how);
+	if (arg < 0)
+		return 1;
+	if (arg < argc)
+		path = argv[arg];
 	if (strcmp(path, "-")) {
 		in = fopen(path, "r");
 		if (!in) {
@@ -456,15 +508,43 @@ static int cmd_restore(int argc, char *argv[])
 	nl = fwnl_open();
 	if (!nl)
 		goto out;
-	if (fwnl_replace(nl, &rs, &blame, &e))
+	if (fwnl_replace(nl, &rs, &how, &blame, &e)) {
 		report_restore_error(&rs, &e, &blame);
-	else
+	} else {
 		ret = 0;
+		if (how.confirm_seconds)
+			printf("the new rules revert in %" PRIu32 " s unless 'fwctl confirm' runs\n",
+			       how.confirm_seconds);
+		else if (how.check)
+			printf("%s: the kernel would take %zu rules\n", name, rs.count);
+	}
 	fwnl_close(nl);
 out:
 	restore_free(&rs);
 	if (in != stdin)
 		fclose(in);
+	return ret;
+}
+
+static int cmd_confirm(int argc, char *argv[])
+{
+	struct fwnl_error e;
+	struct fwnl *nl;
+	int ret = 0;
+
+	if (no_arguments(argc, argv))
+		return 1;
+	nl = fwnl_open();
+	if (!nl)
+		return 1;
+	if (fwnl_confirm(nl, &e)) {
+		if (!e.local && e.err == ENOENT)
+			print_error("no restore awaits confirmation");
+		else
+			fwnl_report(&e, "confirming the restore");
+		ret = 1;
+	}
+	fwnl_close(nl);
 	return ret;
 }
 
@@ -537,6 +617,7 @@ static const struct command commands[] = {
 	{ "zero",	cmd_zero,	"reset all counters" },
 	{ "save",	cmd_save,	"print policies and rules as restore input" },
 	{ "restore",	cmd_restore,	"replace policies and rules from FILE or stdin, atomically" },
+	{ "confirm",	cmd_confirm,	"keep the rules of a restore --confirm" },
 	{ "stats",	cmd_stats,	"per-direction counters" },
 	{ "test",	cmd_test,	"which rule a packet would hit, and its verdict" },
 	{ "help",	cmd_help,	"show this help" },
@@ -561,7 +642,7 @@ static void print_help(FILE *out)
 		"  insert POS DIR ACTION [MATCH...]\n"
 		"  del HANDLE\n"
 		"  policy DIR accept|drop\n"
-		"  restore [FILE]\n"
+		"  " RESTORE_SYNOPSIS "\n"
 		"  " TEST_SYNOPSIS "\n"
 		"\n"
 		"DIR     in | out\n"

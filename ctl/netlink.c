@@ -100,6 +100,10 @@ static const struct attr_policy top_policy[KFW_A_MAX + 1] = {
 	[KFW_A_HOOK]		= { MNL_TYPE_NESTED },
 	[KFW_A_LOG_SUPPRESSED]	= { MNL_TYPE_U64 },
 	[KFW_A_PACKET]		= { MNL_TYPE_NESTED },
+	[KFW_A_CHECK]		= { MNL_TYPE_FLAG },
+	[KFW_A_CONFIRM]		= { MNL_TYPE_U32 },
+	[KFW_A_CONFIRM_LEFT]	= { MNL_TYPE_U32 },
+	[KFW_A_ZERO]		= { MNL_TYPE_FLAG },
 };
 
 static const struct attr_policy rule_policy[KFW_RULE_A_MAX + 1] = {
@@ -581,6 +585,8 @@ static int info_cb(const struct nlmsghdr *nlh, void *data)
 		info->generation = mnl_attr_get_u32(tb[KFW_A_GENERATION]);
 	if (tb[KFW_A_LOG_SUPPRESSED])
 		info->log_suppressed = mnl_attr_get_u64(tb[KFW_A_LOG_SUPPRESSED]);
+	if (tb[KFW_A_CONFIRM_LEFT])
+		info->confirm_left_ms = mnl_attr_get_u32(tb[KFW_A_CONFIRM_LEFT]);
 	if (tb[KFW_A_STATS] &&
 	    mnl_attr_parse_nested(tb[KFW_A_STATS], hook_cb, rp) < 0)
 		return MNL_CB_ERROR;
@@ -964,6 +970,18 @@ int fwnl_zero(struct fwnl *nl, struct fwnl_error *e)
 }
 
 /**
+ * fwnl_confirm() - make a restore on trial final
+ * @nl: the connection
+ * @e: why it failed (ENOENT: none is on trial)
+ *
+ * Return: 0 or -1.
+ */
+int fwnl_confirm(struct fwnl *nl, struct fwnl_error *e)
+{
+	return simple_command(nl, KFW_CMD_CONFIRM, e);
+}
+
+/**
  * fwnl_set_policy() - set the default verdict of a direction
  * @nl: the connection
  * @dir: enum kfw_dir
@@ -1167,6 +1185,7 @@ static void send_abort(struct fwnl *nl)
  * fwnl_replace() - replace policies and rules atomically
  * @nl: the connection
  * @rs: the new policies and rules, as parsed from a restore file
+ * @how: check only, install on trial, or drop the old counters
  * @blame: set to the rules of @rs the kernel refused, if it refused rules
  * @e: why it failed
  *
@@ -1180,7 +1199,8 @@ static void send_abort(struct fwnl *nl)
  * Return: 0 or -1; on failure the kernel's table is untouched.
  */
 int fwnl_replace(struct fwnl *nl, const struct restore *rs,
-		 struct fwnl_blame *blame, struct fwnl_error *e)
+		 const struct fwnl_replace_how *how, struct fwnl_blame *blame,
+		 struct fwnl_error *e)
 {
 	char buf[REQUEST_MAX] __attribute__((aligned(8)));
 	struct chunk chunks[BATCH_MSGS_MAX];
@@ -1253,6 +1273,12 @@ int fwnl_replace(struct fwnl *nl, const struct restore *rs,
 	}
 
 	nlh = put_kfw_header(nl, buf, KFW_CMD_REPLACE_COMMIT, NLM_F_ACK);
+	if (how->check)
+		mnl_attr_put(nlh, KFW_A_CHECK, 0, NULL);
+	if (how->confirm_seconds)
+		mnl_attr_put_u32(nlh, KFW_A_CONFIRM, how->confirm_seconds);
+	if (how->zero)
+		mnl_attr_put(nlh, KFW_A_ZERO, 0, NULL);
 	if (request(nl, nlh, NULL, NULL, e))
 		goto err_abort;
 	free(batch);

@@ -47,6 +47,7 @@ struct fwnl_info {
 	uint32_t rule_limit;
 	uint32_t generation;
 	uint64_t log_suppressed;	/* 0 if the kernel does not send it */
+	uint32_t confirm_left_ms;	/* 0 unless a restore is on trial */
 	struct fwnl_hook_stats hook[KFW_DIR_MAX + 1][KFW_FAMILY_MAX + 1];
 };
 
@@ -64,6 +65,7 @@ int fwnl_flush(struct fwnl *nl, struct fwnl_error *e);
 int fwnl_set_policy(struct fwnl *nl, uint8_t dir, uint8_t verdict,
 		    struct fwnl_error *e);
 int fwnl_zero(struct fwnl *nl, struct fwnl_error *e);
+int fwnl_confirm(struct fwnl *nl, struct fwnl_error *e);
 /* What KFW_CMD_TEST answered: the verdict and the rule that gave it. */
 struct fwnl_test_result {
 	bool answered;		/* the kernel sent a reply message */
@@ -74,7 +76,15 @@ struct fwnl_test_result {
 
 int fwnl_test(struct fwnl *nl, const struct rule_packet *p,
 	      struct fwnl_test_result *res, struct fwnl_error *e);
+/* How a restore is committed; all zero is a plain restore. */
+struct fwnl_replace_how {
+	bool check;			/* build the table, install nothing */
+	uint32_t confirm_seconds;	/* install on trial for this long */
+	bool zero;			/* unchanged rules lose their counts */
+};
+
 int fwnl_replace(struct fwnl *nl, const struct restore *rs,
-		 struct fwnl_blame *blame, struct fwnl_error *e);
+		 const struct fwnl_replace_how *how, struct fwnl_blame *blame,
+		 struct fwnl_error *e);
 
 #endif /* FWCTL_NETLINK_H */

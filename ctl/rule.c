@@ -298,6 +298,26 @@ int rule_parse_position(const char *s, uint32_t *pos, char *err, size_t errlen)
 	return 0;
 }
 
+/**
+ * rule_parse_confirm() - the seconds of restore --confirm
+ * @s: the argument
+ * @seconds: where the number goes
+ * @err: room for a message
+ * @errlen: size of @err
+ *
+ * Return: 0, or -1 with a message naming @s in @err.
+ */
+int rule_parse_confirm(const char *s, uint32_t *seconds, char *err, size_t errlen)
+{
+	uint64_t v;
+
+	if (!parse_uint(s, strlen(s), KFW_CONFIRM_MAX, &v) || v == 0)
+		return fail(err, errlen, "invalid confirmation time '%s' (1-%u seconds)",
+			    s, KFW_CONFIRM_MAX);
+	*seconds = (uint32_t)v;
+	return 0;
+}
+
 static int parse_proto(struct rule *r, const char *val, char *err, size_t errlen)
 {
 	uint64_t n;

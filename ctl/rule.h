@@ -107,6 +107,7 @@ int rule_parse_verdict(const char *s, uint8_t *verdict);
 
 int rule_parse_handle(const char *s, uint64_t *handle, char *err, size_t errlen);
 int rule_parse_position(const char *s, uint32_t *pos, char *err, size_t errlen);
+int rule_parse_confirm(const char *s, uint32_t *seconds, char *err, size_t errlen);
 int rule_parse_policy(int argc, char *const argv[], uint8_t *dir,
 		      uint8_t *verdict, char *err, size_t errlen);
 int rule_parse(struct rule *r, int argc, char *const argv[],

@@ -3,6 +3,7 @@
  * Does a packet satisfy a rule's match? The reference semantics of kfw.
  */
 
+#include <linux/jhash.h>
 #include <linux/string.h>
 
 #include "match.h"
@@ -116,4 +117,84 @@ bool kfw_match_packet(const struct kfw_match *match,
 	    !kfw_payload_found(match->payload, pkt))
 		return false;
 	return true;
+}
+
+static bool kfw_match_payload_equal(const struct kfw_payload *a,
+				    const struct kfw_payload *b)
+{
+	return a->len == b->len && a->within == b->within &&
+	       !memcmp(a->pattern, b->pattern, a->len);
+}
+
+/**
+ * kfw_match_equal() - do two matches take exactly the same packets
+ * @a: one match
+ * @b: the other
+ *
+ * Compares the fields in use, as the rule was written: two ways of writing
+ * the same set of packets (a port range of one port, say) are equal only
+ * when they reach here in the same form, which the parser makes sure of.
+ *
+ * Return: true if every field in use is the same.
+ */
+bool kfw_match_equal(const struct kfw_match *a, const struct kfw_match *b)
+{
+	u16 fields = a->fields;
+
+	if (fields != b->fields || a->family != b->family)
+		return false;
+	if ((fields & KFW_MATCH_PROTO) && a->proto != b->proto)
+		return false;
+	if ((fields & KFW_MATCH_SRC) &&
+	    (a->src_prefix != b->src_prefix || !nf_inet_addr_cmp(&a->src, &b->src)))
+		return false;
+	if ((fields & KFW_MATCH_DST) &&
+	    (a->dst_prefix != b->dst_prefix || !nf_inet_addr_cmp(&a->dst, &b->dst)))
+		return false;
+	if ((fields & KFW_MATCH_SPORT) &&
+	    (a->sport.first != b->sport.first || a->sport.last != b->sport.last))
+		return false;
+	if ((fields & KFW_MATCH_DPORT) &&
+	    (a->dport.first != b->dport.first || a->dport.last != b->dport.last))
+		return false;
+	if ((fields & KFW_MATCH_IFACE) && strncmp(a->iface, b->iface, IFNAMSIZ))
+		return false;
+	if ((fields & KFW_MATCH_STATE) && a->states != b->states)
+		return false;
+	if ((fields & KFW_MATCH_ICMP_TYPE) && a->icmp_type != b->icmp_type)
+		return false;
+	if ((fields & KFW_MATCH_ICMP_CODE) && a->icmp_code != b->icmp_code)
+		return false;
+	return !(fields & KFW_MATCH_PAYLOAD) ||
+	       kfw_match_payload_equal(a->payload, b->payload);
+}
+
+/**
+ * kfw_match_hash() - a hash of the fields kfw_match_equal() compares
+ * @match: the match
+ * @seed: the hash seed
+ *
+ * Only the fields most rules tell apart by: equal matches hash alike, and
+ * the rest is left to kfw_match_equal().
+ *
+ * Return: the hash.
+ */
+u32 kfw_match_hash(const struct kfw_match *match, u32 seed)
+{
+	u32 ports = 0, hash;
+
+	if (match->fields & KFW_MATCH_DPORT)
+		ports = match->dport.first << 16 | match->dport.last;
+	if (match->fields & KFW_MATCH_SPORT)
+		ports ^= match->sport.first << 8 | match->sport.last;
+	hash = jhash_3words(match->fields, match->family << 8 |
+			    (match->fields & KFW_MATCH_PROTO ? match->proto : 0),
+			    ports, seed);
+	if (match->fields & KFW_MATCH_SRC)
+		hash = jhash2(match->src.all, ARRAY_SIZE(match->src.all),
+			      hash ^ match->src_prefix);
+	if (match->fields & KFW_MATCH_DST)
+		hash = jhash2(match->dst.all, ARRAY_SIZE(match->dst.all),
+			      hash ^ match->dst_prefix);
+	return hash;
 }

@@ -493,7 +493,7 @@ kfw_test_table(struct kunit *test, struct kfw_net *kn,
 					KFW_VERDICT_ACCEPT, &m);
 		KUNIT_ASSERT_NOT_NULL(test, out[i]);
 	}
-	err = kfw_test_replace(kn, out, nr, policy);
+	err = kfw_test_replace(kn, out, nr, policy, 0);
 	mutex_unlock(&kn->lock);
 	KUNIT_ASSERT_EQ(test, err, 0);
 	return rcu_dereference_protected(kn->table, true);
@@ -993,7 +993,7 @@ static void kfw_match_test_random(struct kunit *test)
 			if (!rules[i])
 				break;
 		}
-		err = i == n ? kfw_test_replace(kn, rules, n, policy) : -ENOMEM;
+		err = i == n ? kfw_test_replace(kn, rules, n, policy, 0) : -ENOMEM;
 		if (err)
 			while (i--)
 				kfw_rule_destroy(kn, rules[i]);

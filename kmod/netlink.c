@@ -71,6 +71,11 @@ static const struct nla_policy kfw_packet_policy[KFW_PACKET_A_MAX + 1] = {
 	[KFW_PACKET_A_ICMP_CODE]  = { .type = NLA_U8 },
 };
 
+static struct netlink_range_validation kfw_confirm_range __ro_after_init = {
+	.min = 1,
+	.max = KFW_CONFIRM_MAX,
+};
+
 static const struct nla_policy kfw_policy[KFW_A_MAX + 1] = {
 	[KFW_A_RULE]		= NLA_POLICY_NESTED(kfw_rule_policy),
 	/* Checked rule by rule in the doit, so a bad rule can end the transaction. */
@@ -89,6 +94,10 @@ static const struct nla_policy kfw_policy[KFW_A_MAX + 1] = {
 	[KFW_A_HOOK]		= { .type = NLA_REJECT },
 	[KFW_A_LOG_SUPPRESSED]	= { .type = NLA_REJECT },
 	[KFW_A_PACKET]		= NLA_POLICY_NESTED(kfw_packet_policy),
+	[KFW_A_CHECK]		= { .type = NLA_FLAG },
+	[KFW_A_CONFIRM]		= NLA_POLICY_FULL_RANGE(NLA_U32, &kfw_confirm_range),
+	[KFW_A_CONFIRM_LEFT]	= { .type = NLA_REJECT },
+	[KFW_A_ZERO]		= { .type = NLA_FLAG },
 };
 
 static struct genl_family kfw_family;
@@ -539,6 +548,7 @@ static int kfw_nl_get_info(struct sk_buff *skb, struct genl_info *info)
 {
 	struct kfw_net *kn = kfw_net(genl_info_net(info));
 	const struct kfw_table *table;
+	unsigned int confirm_left;
 	struct sk_buff *msg;
 	void *hdr;
 	int err = -EMSGSIZE;
@@ -563,6 +573,9 @@ static int kfw_nl_get_info(struct sk_buff *skb, struct genl_info *info)
 		goto err_free;
 	}
 	rcu_read_unlock();
+	confirm_left = kfw_replace_confirm_left(kn);
+	if (confirm_left && nla_put_u32(msg, KFW_A_CONFIRM_LEFT, confirm_left))
+		goto err_free;
 	if (kfw_nl_put_stats(msg, kn))
 		goto err_free;
 
@@ -955,10 +968,35 @@ static int kfw_nl_replace_rules(struct sk_buff *skb, struct genl_info *info)
 static int kfw_nl_replace_commit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct kfw_net *kn = kfw_net(genl_info_net(info));
+	struct nlattr *confirm = info->attrs[KFW_A_CONFIRM];
+	unsigned int flags = 0;
+	int err;
+
+	if (info->attrs[KFW_A_CHECK]) {
+		if (confirm) {
+			NL_SET_ERR_MSG_ATTR(info->extack, confirm,
+					    "a check installs nothing to confirm");
+			return -EINVAL;
+		}
+		flags |= KFW_REPLACE_CHECK;
+	}
+	if (info->attrs[KFW_A_ZERO])
+		flags |= KFW_REPLACE_ZERO;
+	mutex_lock(&kn->lock);
+	err = kfw_replace_commit(kn, kfw_nl_owner(skb), flags,
+				 confirm ? nla_get_u32(confirm) : 0,
+				 info->extack);
+	mutex_unlock(&kn->lock);
+	return err;
+}
+
+static int kfw_nl_confirm(struct sk_buff *skb, struct genl_info *info)
+{
+	struct kfw_net *kn = kfw_net(genl_info_net(info));
 	int err;
 
 	mutex_lock(&kn->lock);
-	err = kfw_replace_commit(kn, kfw_nl_owner(skb), info->extack);
+	err = kfw_replace_confirm(kn, info->extack);
 	mutex_unlock(&kn->lock);
 	return err;
 }
@@ -1030,6 +1068,11 @@ static const struct genl_small_ops kfw_nl_ops[] = {
 	{
 		.cmd	= KFW_CMD_REPLACE_ABORT,
 		.doit	= kfw_nl_replace_abort,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= KFW_CMD_CONFIRM,
+		.doit	= kfw_nl_confirm,
 		.flags	= GENL_UNS_ADMIN_PERM,
 	},
 };

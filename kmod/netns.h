@@ -42,6 +42,11 @@ struct kfw_hook_counters {
  * @replace_portid: the port of @replace's socket, 0 without one, read
  *	without the lock when any generic netlink socket closes
  * @replace_expiry: drops @replace when it stays idle
+ * @kept: the table a restore on trial replaced, put back by
+ *	@confirm_expiry unless confirmed by @confirm_deadline
+ * @confirm_deadline: in jiffies, or 0 when no restore is on trial; read
+ *	without the lock to say how long is left
+ * @confirm_expiry: puts @kept back
  * @hook_ops: this namespace's copy of the hooks, with priv pointing here:
  *	those of the in direction (IPv4, IPv6), then those of out
  * @hooked: the hooks of a direction are registered (kfw_hooks_want())
@@ -58,6 +63,9 @@ struct kfw_net {
 	struct kfw_replace *replace;
 	u32 replace_portid;
 	struct delayed_work replace_expiry;
+	struct kfw_table *kept;
+	unsigned long confirm_deadline;
+	struct delayed_work confirm_expiry;
 	struct nf_hook_ops hook_ops[KFW_NR_HOOKS];
 	bool hooked[KFW_DIR_MAX + 1];
 };

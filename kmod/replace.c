@@ -4,6 +4,12 @@
  * at most 64 KiB, so a large rule set arrives in chunks: the rules are staged
  * here, owned by the socket that opened the transaction, and published in one
  * swap at commit. Nothing is visible to packets before that.
+ *
+ * A commit may instead only check the transaction, building the new table
+ * and throwing it away, or install it on trial: the replaced table is kept,
+ * and unless a confirmation comes within the given time the kernel itself
+ * puts it back. The admin whose new rules cut off their own SSH session
+ * cannot confirm, and needs no running program to get back in.
  */
 
 #include <linux/slab.h>
@@ -27,7 +33,6 @@ unsigned long kfw_replace_idle = 60 * HZ;
  * @expires: when it is dropped if nothing more arrives
  * @policy: the policies to install
  * @nr: rules staged so far
- * @size: capacity of @rules
  * @rules: the staged rules, in list order
  */
 struct kfw_replace {
@@ -79,15 +84,38 @@ static void kfw_replace_touch(struct kfw_net *kn)
 	kn->replace->expires = jiffies + kfw_replace_idle;
 }
 
+/* Puts back the table of a restore nobody confirmed in time. */
+static void kfw_replace_confirm_expire(struct work_struct *work)
+{
+	struct kfw_net *kn = container_of(to_delayed_work(work), struct kfw_net,
+					  confirm_expiry);
+	unsigned long deadline;
+
+	mutex_lock(&kn->lock);
+	deadline = kn->confirm_deadline;
+	/* A confirmation, and then a new trial, may have come meanwhile. */
+	if (kn->kept && time_after_eq(jiffies, deadline)) {
+		kfw_table_revert(kn);
+		WRITE_ONCE(kn->confirm_deadline, 0);
+		pr_notice_ratelimited("a restore was not confirmed in time: the previous rules are back\n");
+	} else if (kn->kept) {
+		queue_delayed_work(system_wq, &kn->confirm_expiry,
+				   deadline - jiffies);
+	}
+	mutex_unlock(&kn->lock);
+}
+
 void kfw_replace_init(struct kfw_net *kn)
 {
 	INIT_DELAYED_WORK(&kn->replace_expiry, kfw_replace_expire);
+	INIT_DELAYED_WORK(&kn->confirm_expiry, kfw_replace_confirm_expire);
 }
 
 /* For namespace exit: no transaction is left, and no expiry runs. */
 void kfw_replace_exit(struct kfw_net *kn)
 {
 	cancel_delayed_work_sync(&kn->replace_expiry);
+	cancel_delayed_work_sync(&kn->confirm_expiry);
 	mutex_lock(&kn->lock);
 	kfw_replace_release(kn);
 	mutex_unlock(&kn->lock);
@@ -123,6 +151,11 @@ int kfw_replace_begin(struct kfw_net *kn, u64 owner, u32 portid,
 	lockdep_assert_held(&kn->lock);
 	if (kn->replace && kn->replace->owner != owner) {
 		NL_SET_ERR_MSG(extack, "another replace transaction is in progress");
+		return -EBUSY;
+	}
+	if (kn->kept) {
+		NL_SET_ERR_MSG(extack,
+			       "a restore awaits confirmation: confirm it, or wait for it to revert");
 		return -EBUSY;
 	}
 	kfw_replace_release(kn);
@@ -171,16 +204,23 @@ int kfw_replace_append(struct kfw_net *kn, u64 owner, struct kfw_rule *rule,
  * kfw_replace_commit() - publish the staged rules and policies
  * @kn: the namespace, locked
  * @owner: the socket that owns the transaction
+ * @flags: KFW_REPLACE_CHECK to build the table and discard it, or
+ *	KFW_REPLACE_ZERO for new counters throughout
+ * @confirm: seconds the new table has to be confirmed in, or 0 to make it
+ *	final at once
  * @extack: for the error message
+ *
+ * A successful commit, or check, ends the transaction.
  *
  * Return: 0, -ENOENT without a transaction, -ENOMEM (the transaction stays
  * open).
  */
-int kfw_replace_commit(struct kfw_net *kn, u64 owner,
-		       struct netlink_ext_ack *extack)
+int kfw_replace_commit(struct kfw_net *kn, u64 owner, unsigned int flags,
+		       unsigned int confirm, struct netlink_ext_ack *extack)
 {
 	struct kfw_replace *replace = kfw_replace_owned(kn, owner, extack);
 	struct kfw_table *table = kfw_table_locked(kn);
+	unsigned long deadline;
 	u8 policy[KFW_DIR_MAX + 1];
 	unsigned int dir;
 	int err;
@@ -190,12 +230,52 @@ int kfw_replace_commit(struct kfw_net *kn, u64 owner,
 	for (dir = 0; dir <= KFW_DIR_MAX; dir++)
 		policy[dir] = replace->policy[dir] <= KFW_VERDICT_MAX ?
 			      replace->policy[dir] : table->policy[dir];
-	err = kfw_table_replace(kn, &replace->rules, replace->nr, policy);
+	if (confirm)
+		flags |= KFW_REPLACE_KEEP;
+	err = kfw_table_replace(kn, &replace->rules, replace->nr, policy, flags);
 	if (err)
 		return err;
-	replace->nr = 0;
+	if (confirm) {
+		/* 0 means that nothing awaits confirmation. */
+		deadline = jiffies + confirm * HZ ?: 1;
+		WRITE_ONCE(kn->confirm_deadline, deadline);
+		mod_delayed_work(system_wq, &kn->confirm_expiry, confirm * HZ);
+	}
 	kfw_replace_release(kn);
 	return 0;
+}
+
+/**
+ * kfw_replace_confirm() - make a restore on trial final
+ * @kn: the namespace, locked
+ * @extack: for the error message
+ *
+ * Return: 0, or -ENOENT when no restore awaits confirmation.
+ */
+int kfw_replace_confirm(struct kfw_net *kn, struct netlink_ext_ack *extack)
+{
+	lockdep_assert_held(&kn->lock);
+	if (!kn->kept) {
+		NL_SET_ERR_MSG(extack, "no restore awaits confirmation");
+		return -ENOENT;
+	}
+	/* Not _sync: the expiry may be waiting for the lock held here. */
+	cancel_delayed_work(&kn->confirm_expiry);
+	WRITE_ONCE(kn->confirm_deadline, 0);
+	kfw_table_forget_kept(kn);
+	return 0;
+}
+
+/* Milliseconds left to confirm a restore in, or 0 if none awaits it. */
+unsigned int kfw_replace_confirm_left(const struct kfw_net *kn)
+{
+	unsigned long deadline = READ_ONCE(kn->confirm_deadline);
+
+	if (!deadline)
+		return 0;
+	if (time_after_eq(jiffies, deadline))
+		return 1;
+	return jiffies_to_msecs(deadline - jiffies);
 }
 
 /* Drops the transaction of @owner, if it has one open. */

@@ -15,8 +15,10 @@ int kfw_replace_begin(struct kfw_net *kn, u64 owner, u32 portid,
 		      const u8 *policy, struct netlink_ext_ack *extack);
 int kfw_replace_append(struct kfw_net *kn, u64 owner, struct kfw_rule *rule,
 		       struct netlink_ext_ack *extack);
-int kfw_replace_commit(struct kfw_net *kn, u64 owner,
-		       struct netlink_ext_ack *extack);
+int kfw_replace_commit(struct kfw_net *kn, u64 owner, unsigned int flags,
+		       unsigned int confirm, struct netlink_ext_ack *extack);
+int kfw_replace_confirm(struct kfw_net *kn, struct netlink_ext_ack *extack);
+unsigned int kfw_replace_confirm_left(const struct kfw_net *kn);
 int kfw_replace_abort(struct kfw_net *kn, u64 owner,
 		      struct netlink_ext_ack *extack);
 void kfw_replace_drop(struct kfw_net *kn, u64 owner);

@@ -9,6 +9,7 @@
 #include <linux/slab.h>
 #include <net/netfilter/nf_conntrack.h>
 
+#include "carry.h"
 #include "hooks.h"
 #include "netns.h"
 #include "payload.h"
@@ -374,15 +375,21 @@ static int kfw_table_needs_get(struct kfw_net *kn,
 	return err;
 }
 
+/*
+ * A table kept for kfw_table_revert() keeps its needs too, so that going
+ * back to it cannot fail.
+ */
 static void kfw_table_needs_put(struct kfw_net *kn)
 {
 	const struct kfw_table *table = kfw_table_locked(kn);
+	const struct kfw_table *kept = kn->kept;
 	u8 dir;
 
 	for (dir = 0; dir <= KFW_DIR_MAX; dir++)
-		if (!kfw_table_hooks_dir(table, dir))
+		if (!kfw_table_hooks_dir(table, dir) &&
+		    !(kept && kfw_table_hooks_dir(kept, dir)))
 			kfw_hooks_drop(kn, dir);
-	if (!table->nr_state && kn->conntrack) {
+	if (!table->nr_state && !(kept && kept->nr_state) && kn->conntrack) {
 		nf_ct_netns_put(kn->net, NFPROTO_INET);
 		kn->conntrack = false;
 	}
@@ -391,11 +398,12 @@ static void kfw_table_needs_put(struct kfw_net *kn)
 /*
  * Swaps @table in; the old table and @dead go after a grace period, with
  * the classifiers and the list (and its rules) unless @table took them
- * over. Cannot fail.
+ * over or the namespace keeps them for kfw_table_revert(). Cannot fail.
  */
 static void kfw_table_swap(struct kfw_net *kn, struct kfw_table *table,
 			   struct kfw_rule *dead)
 {
+	const struct kfw_table *kept = kn->kept;
 	struct kfw_table *old;
 	unsigned int dir;
 
@@ -404,8 +412,10 @@ static void kfw_table_swap(struct kfw_net *kn, struct kfw_table *table,
 	table->owns_cls = true;
 	table->owns_list = true;
 	old = rcu_replace_pointer(kn->table, table, lockdep_is_held(&kn->lock));
-	old->owns_cls = table->cls[0] != old->cls[0];
-	old->owns_list = table->list != old->list;
+	old->owns_cls = table->cls[0] != old->cls[0] &&
+			!(kept && kept->cls[0] == old->cls[0]);
+	old->owns_list = table->list != old->list &&
+			 !(kept && kept->list == old->list);
 	old->dead = dead;
 	queue_rcu_work(kfw_table_wq, &old->free_work);
 	kfw_table_needs_put(kn);
@@ -469,10 +479,9 @@ int kfw_table_init(struct kfw_net *kn)
 	return 0;
 }
 
-/* For namespace exit: the hooks are gone, so nobody reads the table. */
-void kfw_table_destroy(struct kfw_net *kn)
+/* Frees a table with its classifiers and list, which no reader can see. */
+static void kfw_table_destroy_one(struct kfw_net *kn, struct kfw_table *table)
 {
-	struct kfw_table *table = rcu_dereference_protected(kn->table, true);
 	struct kfw_rule *rule, *next;
 	unsigned int i;
 
@@ -482,6 +491,15 @@ void kfw_table_destroy(struct kfw_net *kn)
 		kfw_rule_destroy(kn, rule);
 	kfw_rule_list_free(table->list);
 	kfree(table);
+}
+
+/* For namespace exit: the hooks are gone, so nobody reads the tables. */
+void kfw_table_destroy(struct kfw_net *kn)
+{
+	if (kn->kept)
+		kfw_table_destroy_one(kn, kn->kept);
+	kn->kept = NULL;
+	kfw_table_destroy_one(kn, rcu_dereference_protected(kn->table, true));
 	RCU_INIT_POINTER(kn->table, NULL);
 }
 
@@ -641,7 +659,8 @@ int kfw_table_flush(struct kfw_net *kn)
 {
 	LIST_HEAD(none);
 
-	return kfw_table_replace(kn, &none, 0, kfw_table_locked(kn)->policy);
+	return kfw_table_replace(kn, &none, 0, kfw_table_locked(kn)->policy,
+				 KFW_REPLACE_ZERO);
 }
 
 int kfw_table_set_policy(struct kfw_net *kn, u8 dir, u8 verdict)
@@ -662,48 +681,132 @@ int kfw_table_set_policy(struct kfw_net *kn, u8 dir, u8 verdict)
 	return 0;
 }
 
+/* Destroys the classifiers of a table that was never published. */
+static void kfw_table_destroy_cls(struct kfw_table *table)
+{
+	unsigned int dir;
+
+	for (dir = 0; dir <= KFW_DIR_MAX; dir++)
+		kfw_cls_destroy(table->cls[dir]);
+}
+
 /**
  * kfw_table_replace() - publish a whole new list of rules and policies
  * @kn: the namespace, locked
  * @rules: the new rules, from kfw_rule_alloc(), linked in list order
  *	through kfw_rule.list; the table takes them over on success, and
- *	they stay in @rules on error
+ *	they stay in @rules on error or with KFW_REPLACE_CHECK
  * @nr: how many
  * @policy: the new policies
+ * @flags: KFW_REPLACE_* bits
  *
  * The new classifiers are built aside, while the packet path still uses the
  * old ones, and the new table replaces the old one with one pointer store.
+ * Rules that the new list leaves unchanged keep their counts (carry.c)
+ * unless @flags has KFW_REPLACE_ZERO. With KFW_REPLACE_KEEP the replaced
+ * table is kept, whole, for kfw_table_revert() or kfw_table_forget_kept().
  *
- * Return: 0 or -ENOMEM; on error nothing changed.
+ * Return: 0, -ENOMEM, or -EBUSY when a table is already kept; on error, and
+ * with KFW_REPLACE_CHECK, nothing changed.
  */
 int kfw_table_replace(struct kfw_net *kn, struct list_head *rules,
-		      unsigned int nr, const u8 *policy)
+		      unsigned int nr, const u8 *policy, unsigned int flags)
 {
-	struct kfw_table *table;
+	struct kfw_table *old = kfw_table_locked(kn), *table, *kept = NULL;
 	int err;
 
-	table = kfw_table_alloc_list(kn, kfw_table_locked(kn), rules, nr);
+	if ((flags & KFW_REPLACE_KEEP) && kn->kept)
+		return -EBUSY;
+	table = kfw_table_alloc_list(kn, old, rules, nr);
 	if (!table)
 		return -ENOMEM;
 	memcpy(table->policy, policy, sizeof(table->policy));
 	err = kfw_table_build(table, NULL, NULL);
-	if (!err)
-		err = kfw_table_publish_built(kn, table, NULL, NULL);
 	if (err)
-		kfw_table_free_unseen(table, rules);
+		goto free;
+	if (flags & KFW_REPLACE_CHECK)
+		goto destroy_cls;
+	if (!(flags & KFW_REPLACE_ZERO)) {
+		err = kfw_carry_counters(kn, &old->list->head, old->nr_rules,
+					 &table->list->head);
+		if (err)
+			goto destroy_cls;
+	}
+	if (flags & KFW_REPLACE_KEEP) {
+		err = -ENOMEM;
+		kept = kfw_table_alloc(kn, old);
+		if (!kept)
+			goto destroy_cls;
+		kn->kept = kept;
+	}
+	err = kfw_table_publish_built(kn, table, NULL, NULL);
+	if (!err)
+		return 0;
+	kn->kept = NULL;
+	kfree(kept);
+	goto free;
+
+destroy_cls:
+	kfw_table_destroy_cls(table);
+free:
+	kfw_table_free_unseen(table, rules);
 	return err;
 }
 
-/* Counters are zeroed by remembering their current sums, not by writing to other CPUs. */
-void kfw_table_zero(struct kfw_net *kn)
+/**
+ * kfw_table_revert() - publish the table that kfw_table_replace() kept
+ * @kn: the namespace, locked, with a kept table
+ *
+ * The current table goes, with every rule made since. Cannot fail: the
+ * kept table's header was made when it was kept, and its hooks and
+ * connection tracking stayed.
+ */
+void kfw_table_revert(struct kfw_net *kn)
 {
-	struct kfw_table *table = kfw_table_locked(kn);
+	struct kfw_table *table = kn->kept;
+
+	kn->kept = NULL;
+	table->generation = kfw_table_locked(kn)->generation + 1 ?: 1;
+	kfw_table_swap(kn, table, NULL);
+}
+
+/**
+ * kfw_table_forget_kept() - let the kept table go
+ * @kn: the namespace, locked, with a kept table
+ *
+ * It is freed, with its rules, after a grace period: a packet may still be
+ * on its way through its classifiers.
+ */
+void kfw_table_forget_kept(struct kfw_net *kn)
+{
+	struct kfw_table *table = kn->kept;
+
+	kn->kept = NULL;
+	table->owns_cls = true;
+	table->owns_list = true;
+	queue_rcu_work(kfw_table_wq, &table->free_work);
+	kfw_table_needs_put(kn);
+}
+
+static void kfw_table_zero_list(struct kfw_net *kn, struct kfw_rule_list *list)
+{
 	struct kfw_counter sum;
 	struct kfw_rule *rule;
 
-	list_for_each_entry(rule, &table->list->head, list) {
+	list_for_each_entry(rule, &list->head, list) {
 		kfw_counters_read(&kn->counters, rule->counter, &sum);
 		WRITE_ONCE(rule->zeroed.packets, sum.packets);
 		WRITE_ONCE(rule->zeroed.bytes, sum.bytes);
 	}
+}
+
+/*
+ * Counters are zeroed by remembering their current sums, not by writing to
+ * other CPUs; those of a kept table too, which may come back.
+ */
+void kfw_table_zero(struct kfw_net *kn)
+{
+	kfw_table_zero_list(kn, kfw_table_locked(kn)->list);
+	if (kn->kept)
+		kfw_table_zero_list(kn, kn->kept->list);
 }

@@ -144,8 +144,16 @@ int kfw_table_insert(struct kfw_net *kn, struct kfw_rule *rule,
 int kfw_table_delete(struct kfw_net *kn, u64 handle);
 int kfw_table_flush(struct kfw_net *kn);
 int kfw_table_set_policy(struct kfw_net *kn, u8 dir, u8 verdict);
+
+/* Flags of kfw_table_replace(). */
+#define KFW_REPLACE_CHECK	BIT(0)	/* build the new table, then discard it */
+#define KFW_REPLACE_KEEP	BIT(1)	/* keep the replaced table for a revert */
+#define KFW_REPLACE_ZERO	BIT(2)	/* unchanged rules start from zero too */
+
 int kfw_table_replace(struct kfw_net *kn, struct list_head *rules,
-		      unsigned int nr, const u8 *policy);
+		      unsigned int nr, const u8 *policy, unsigned int flags);
+void kfw_table_revert(struct kfw_net *kn);
+void kfw_table_forget_kept(struct kfw_net *kn);
 void kfw_table_zero(struct kfw_net *kn);
 
 /**

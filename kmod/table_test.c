@@ -284,7 +284,7 @@ static void kfw_table_test_replace(struct kunit *test)
 			err = -ENOMEM;
 	}
 	if (!err)
-		err = kfw_test_replace(kn, rules, ARRAY_SIZE(rules), policy);
+		err = kfw_test_replace(kn, rules, ARRAY_SIZE(rules), policy, 0);
 	if (err)
 		while (i--)
 			if (rules[i])
@@ -407,13 +407,13 @@ static void kfw_table_test_transaction(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kfw_table_stage(kn, 200, KFW_DIR_IN, 5, &extack), -ENOENT);
 	KUNIT_EXPECT_NOT_NULL(test, extack._msg);
 	memset(&extack, 0, sizeof(extack));
-	KUNIT_EXPECT_EQ(test, kfw_replace_commit(kn, 200, &extack), -ENOENT);
+	KUNIT_EXPECT_EQ(test, kfw_replace_commit(kn, 200, 0, 0, &extack), -ENOENT);
 	KUNIT_EXPECT_NOT_NULL(test, extack._msg);
 	memset(&extack, 0, sizeof(extack));
 	KUNIT_EXPECT_EQ(test, kfw_replace_abort(kn, 200, &extack), -ENOENT);
 	KUNIT_EXPECT_NOT_NULL(test, extack._msg);
 	kfw_replace_drop(kn, 200);
-	KUNIT_EXPECT_EQ(test, kfw_replace_commit(kn, 100, NULL), 0);
+	KUNIT_EXPECT_EQ(test, kfw_replace_commit(kn, 100, 0, 0, NULL), 0);
 	KUNIT_EXPECT_NULL(test, kn->replace);
 	mutex_unlock(&kn->lock);
 	kfw_table_expect(test, kn, new, ARRAY_SIZE(new));
@@ -422,12 +422,12 @@ static void kfw_table_test_transaction(struct kunit *test)
 
 	/* A restarted transaction starts empty. */
 	mutex_lock(&kn->lock);
-	KUNIT_EXPECT_EQ(test, kfw_replace_commit(kn, 100, NULL), -ENOENT);
+	KUNIT_EXPECT_EQ(test, kfw_replace_commit(kn, 100, 0, 0, NULL), -ENOENT);
 	KUNIT_EXPECT_EQ(test, kfw_replace_begin(kn, 100, 100, kfw_table_keep, NULL), 0);
 	KUNIT_EXPECT_EQ(test, kfw_table_stage(kn, 100, KFW_DIR_IN, 30, NULL), 0);
 	KUNIT_EXPECT_EQ(test, kfw_replace_begin(kn, 100, 100, kfw_table_keep, NULL), 0);
 	KUNIT_EXPECT_EQ(test, kfw_table_stage(kn, 100, KFW_DIR_IN, 31, NULL), 0);
-	KUNIT_EXPECT_EQ(test, kfw_replace_commit(kn, 100, NULL), 0);
+	KUNIT_EXPECT_EQ(test, kfw_replace_commit(kn, 100, 0, 0, NULL), 0);
 	mutex_unlock(&kn->lock);
 	kfw_table_expect(test, kn, restarted, ARRAY_SIZE(restarted));
 
@@ -461,7 +461,7 @@ static void kfw_table_test_transaction_owner(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kfw_table_stage(kn, 100, KFW_DIR_IN, 2, NULL), 0);
 	/* Another socket, bound to the same port. */
 	KUNIT_EXPECT_EQ(test, kfw_table_stage(kn, 101, KFW_DIR_IN, 3, NULL), -ENOENT);
-	KUNIT_EXPECT_EQ(test, kfw_replace_commit(kn, 101, NULL), -ENOENT);
+	KUNIT_EXPECT_EQ(test, kfw_replace_commit(kn, 101, 0, 0, NULL), -ENOENT);
 	KUNIT_EXPECT_EQ(test, kfw_replace_begin(kn, 101, 7, kfw_table_keep, NULL), -EBUSY);
 	mutex_unlock(&kn->lock);
 
@@ -497,7 +497,7 @@ static void kfw_table_test_transaction_expiry(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, READ_ONCE(kn->replace_portid), 0);
 	mutex_lock(&kn->lock);
 	KUNIT_EXPECT_EQ(test, kfw_replace_begin(kn, 101, 8, kfw_table_keep, NULL), 0);
-	KUNIT_EXPECT_EQ(test, kfw_replace_commit(kn, 101, NULL), 0);
+	KUNIT_EXPECT_EQ(test, kfw_replace_commit(kn, 101, 0, 0, NULL), 0);
 	mutex_unlock(&kn->lock);
 	/* The new transaction held none of the expired one's rules. */
 	kfw_table_expect(test, kn, NULL, 0);
@@ -534,6 +534,215 @@ static void kfw_table_test_transaction_fed(struct kunit *test)
 	flush_delayed_work(&kn->replace_expiry);
 	KUNIT_EXPECT_NULL(test, kn->replace);
 	kfw_replace_idle = idle;
+}
+
+/* --- Restores checked, on trial, and counters carried ---------------------- */
+
+/* A UDP rule told apart from others by its source port, which it matches. */
+static struct kfw_rule *kfw_table_port_rule(struct kfw_net *kn, u16 port)
+{
+	struct kfw_match m = {
+		.fields = KFW_MATCH_PROTO | KFW_MATCH_SPORT,
+		.proto = IPPROTO_UDP,
+		.sport = { port, port },
+	};
+
+	return kfw_test_rule_alloc(kn, KFW_DIR_IN, KFW_VERDICT_DROP, &m);
+}
+
+/* Replaces the table with rules of @ports; with the lock held. */
+static int kfw_table_replace_ports(struct kfw_net *kn, const u16 *ports,
+				   unsigned int nr, unsigned int flags)
+{
+	u8 policy[KFW_DIR_MAX + 1] = { KFW_VERDICT_ACCEPT, KFW_VERDICT_ACCEPT };
+	struct kfw_rule *rules[8];
+	unsigned int i;
+	int err = 0;
+
+	if (WARN_ON(nr > ARRAY_SIZE(rules)))
+		return -EINVAL;
+	for (i = 0; i < nr && !err; i++) {
+		rules[i] = kfw_table_port_rule(kn, ports[i]);
+		if (!rules[i])
+			err = -ENOMEM;
+	}
+	if (!err)
+		err = kfw_test_replace(kn, rules, nr, policy, flags);
+	/* A check, like a failure, leaves the rules to the caller. */
+	if (err || (flags & KFW_REPLACE_CHECK))
+		while (i--)
+			if (rules[i])
+				kfw_rule_destroy(kn, rules[i]);
+	return err;
+}
+
+static u64 kfw_table_packets_at(struct kfw_net *kn, unsigned int index)
+{
+	struct kfw_counter sum;
+
+	kfw_rule_read_counters(kn, kfw_table_rule_at(kfw_table_now(kn), index), &sum);
+	return sum.packets;
+}
+
+/*
+ * Each new rule takes the counts of the first equal old rule after the
+ * last one taken; old rules without counts give nothing.
+ */
+static void kfw_table_test_carry(struct kunit *test)
+{
+	static const u16 before[] = { 1, 2, 3, 2, 5 }, after[] = { 9, 3, 2, 2, 1, 5 };
+	static const u64 want[] = { 0, 3, 4, 0, 0, 0 };
+	struct kfw_net *kn = test->priv;
+	struct kfw_counter sum;
+	unsigned int i, n;
+	int err;
+
+	mutex_lock(&kn->lock);
+	err = kfw_table_replace_ports(kn, before, ARRAY_SIZE(before), 0);
+	mutex_unlock(&kn->lock);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	/* Rule i counts i + 1 packets of 10 bytes, but the last none. */
+	for (i = 0; i + 1 < ARRAY_SIZE(before); i++)
+		for (n = 0; n <= i; n++)
+			kfw_counters_add(&kn->counters,
+					 kfw_table_rule_at(kfw_table_now(kn), i)->counter, 10);
+
+	mutex_lock(&kn->lock);
+	err = kfw_table_replace_ports(kn, after, ARRAY_SIZE(after), 0);
+	mutex_unlock(&kn->lock);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	for (i = 0; i < ARRAY_SIZE(after); i++) {
+		kfw_rule_read_counters(kn, kfw_table_rule_at(kfw_table_now(kn), i), &sum);
+		KUNIT_EXPECT_EQ_MSG(test, sum.packets, want[i], "rule %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, sum.bytes, want[i] * 10, "rule %u", i);
+	}
+	/* A carried count goes on counting. */
+	kfw_counters_add(&kn->counters, kfw_table_rule_at(kfw_table_now(kn), 1)->counter, 10);
+	KUNIT_EXPECT_EQ(test, kfw_table_packets_at(kn, 1), 4);
+
+	mutex_lock(&kn->lock);
+	err = kfw_table_replace_ports(kn, after, ARRAY_SIZE(after), KFW_REPLACE_ZERO);
+	mutex_unlock(&kn->lock);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	for (i = 0; i < ARRAY_SIZE(after); i++)
+		KUNIT_EXPECT_EQ_MSG(test, kfw_table_packets_at(kn, i), 0, "rule %u", i);
+}
+
+/* A check builds the table and throws it away: nothing changes. */
+static void kfw_table_test_check(struct kunit *test)
+{
+	static const u16 ports[] = { 7, 8 };
+	struct kfw_net *kn = test->priv;
+	const struct kfw_table *t;
+	int err;
+
+	KUNIT_ASSERT_EQ(test, kfw_table_insert_tag(test, kn, KFW_DIR_IN, 1, 0), 0);
+	t = kfw_table_now(kn);
+	mutex_lock(&kn->lock);
+	err = kfw_table_replace_ports(kn, ports, ARRAY_SIZE(ports), KFW_REPLACE_CHECK);
+	mutex_unlock(&kn->lock);
+	KUNIT_EXPECT_EQ(test, err, 0);
+	KUNIT_EXPECT_PTR_EQ(test, kfw_table_now(kn), t);
+	KUNIT_EXPECT_EQ(test, kfw_table_now(kn)->nr_rules, 1);
+	KUNIT_EXPECT_NULL(test, kn->kept);
+}
+
+/*
+ * A table on trial: the replaced one is kept, with what it needs of the
+ * namespace (here connection tracking, for tag 3's state match), and comes
+ * back whole, over changes made meanwhile; or, confirmed, goes.
+ */
+static void kfw_table_test_trial(struct kunit *test)
+{
+	static const u16 ports[] = { 7, 8 }, old[] = { 1, 3 };
+	struct kfw_net *kn = test->priv;
+	struct kfw_rule *rule;
+	u32 generation;
+	int err;
+
+	KUNIT_ASSERT_EQ(test, kfw_table_insert_tag(test, kn, KFW_DIR_IN, 1, 0), 0);
+	KUNIT_ASSERT_EQ(test, kfw_table_insert_tag(test, kn, KFW_DIR_OUT, 3, 1), 0);
+	KUNIT_ASSERT_TRUE(test, kn->conntrack);
+	mutex_lock(&kn->lock);
+	err = kfw_table_replace_ports(kn, ports, ARRAY_SIZE(ports), KFW_REPLACE_KEEP);
+	rule = err ? NULL : kfw_table_port_rule(kn, 9);
+	if (rule)
+		err = kfw_table_insert(kn, rule, 0);
+	KUNIT_EXPECT_EQ(test, kfw_table_replace_ports(kn, ports, ARRAY_SIZE(ports),
+						      KFW_REPLACE_KEEP), -EBUSY);
+	mutex_unlock(&kn->lock);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	KUNIT_EXPECT_EQ(test, kfw_table_now(kn)->nr_rules, 3);
+	KUNIT_EXPECT_NOT_NULL(test, kn->kept);
+	KUNIT_EXPECT_TRUE(test, kn->conntrack);
+
+	generation = kfw_table_now(kn)->generation;
+	mutex_lock(&kn->lock);
+	kfw_table_revert(kn);
+	mutex_unlock(&kn->lock);
+	kfw_table_expect(test, kn, old, ARRAY_SIZE(old));
+	KUNIT_EXPECT_GT(test, kfw_table_now(kn)->generation, generation);
+	KUNIT_EXPECT_NULL(test, kn->kept);
+
+	mutex_lock(&kn->lock);
+	err = kfw_table_replace_ports(kn, ports, ARRAY_SIZE(ports), KFW_REPLACE_KEEP);
+	mutex_unlock(&kn->lock);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	KUNIT_EXPECT_TRUE(test, kn->conntrack);
+	mutex_lock(&kn->lock);
+	kfw_table_forget_kept(kn);
+	mutex_unlock(&kn->lock);
+	KUNIT_EXPECT_NULL(test, kn->kept);
+	KUNIT_EXPECT_FALSE(test, kn->conntrack);
+	KUNIT_EXPECT_EQ(test, kfw_table_now(kn)->nr_rules, 2);
+	/* With a trial pending at the end, kfw_test_net_free() frees both. */
+	mutex_lock(&kn->lock);
+	err = kfw_table_replace_ports(kn, old, ARRAY_SIZE(old), KFW_REPLACE_KEEP);
+	mutex_unlock(&kn->lock);
+	KUNIT_EXPECT_EQ(test, err, 0);
+}
+
+/*
+ * replace.c's side of a trial: a commit with a confirmation time keeps the
+ * old table, BEGIN is refused meanwhile, the expiry puts the old table
+ * back, and a confirmation makes the new one final.
+ */
+static void kfw_table_test_confirm(struct kunit *test)
+{
+	static const u16 want_old[] = { 1 }, want_new[] = { 2 };
+	struct kfw_net *kn = test->priv;
+	int round;
+
+	KUNIT_ASSERT_EQ(test, kfw_table_insert_tag(test, kn, KFW_DIR_IN, 1, 0), 0);
+	for (round = 0; round < 2; round++) {
+		mutex_lock(&kn->lock);
+		KUNIT_EXPECT_EQ(test, kfw_replace_begin(kn, 100, 7, kfw_table_keep, NULL), 0);
+		KUNIT_EXPECT_EQ(test, kfw_table_stage(kn, 100, KFW_DIR_IN, 2, NULL), 0);
+		KUNIT_EXPECT_EQ(test, kfw_replace_commit(kn, 100, 0, 60, NULL), 0);
+		KUNIT_EXPECT_EQ(test, kfw_replace_begin(kn, 100, 7, kfw_table_keep, NULL), -EBUSY);
+		mutex_unlock(&kn->lock);
+		kfw_table_expect(test, kn, want_new, ARRAY_SIZE(want_new));
+		KUNIT_EXPECT_GT(test, kfw_replace_confirm_left(kn), 59000);
+		if (round)
+			break;
+		/* The expiry before its time waits on; at its time, reverts. */
+		flush_delayed_work(&kn->confirm_expiry);
+		KUNIT_EXPECT_NOT_NULL(test, kn->kept);
+		mutex_lock(&kn->lock);
+		kn->confirm_deadline = jiffies;
+		mutex_unlock(&kn->lock);
+		flush_delayed_work(&kn->confirm_expiry);
+		KUNIT_EXPECT_NULL(test, kn->kept);
+		KUNIT_EXPECT_EQ(test, kfw_replace_confirm_left(kn), 0);
+		kfw_table_expect(test, kn, want_old, ARRAY_SIZE(want_old));
+	}
+	mutex_lock(&kn->lock);
+	KUNIT_EXPECT_EQ(test, kfw_replace_confirm(kn, NULL), 0);
+	KUNIT_EXPECT_EQ(test, kfw_replace_confirm(kn, NULL), -ENOENT);
+	mutex_unlock(&kn->lock);
+	KUNIT_EXPECT_EQ(test, kfw_replace_confirm_left(kn), 0);
+	flush_delayed_work(&kn->confirm_expiry);
+	kfw_table_expect(test, kn, want_new, ARRAY_SIZE(want_new));
 }
 
 /* --- Concurrent readers --------------------------------------------------- */
@@ -668,7 +877,7 @@ static void kfw_table_test_concurrent(struct kunit *test)
 			policy[KFW_DIR_IN] = kfw_test_rnd(&rnd, 2);
 			policy[KFW_DIR_OUT] = kfw_test_rnd(&rnd, 2);
 			if (!err)
-				err = kfw_test_replace(kn, rules, n, policy);
+				err = kfw_test_replace(kn, rules, n, policy, 0);
 			if (err)
 				while (i--)
 					if (rules[i])
@@ -770,6 +979,10 @@ static struct kunit_case kfw_table_test_cases[] = {
 	KUNIT_CASE(kfw_table_test_transaction_owner),
 	KUNIT_CASE(kfw_table_test_transaction_expiry),
 	KUNIT_CASE(kfw_table_test_transaction_fed),
+	KUNIT_CASE(kfw_table_test_carry),
+	KUNIT_CASE(kfw_table_test_check),
+	KUNIT_CASE(kfw_table_test_trial),
+	KUNIT_CASE(kfw_table_test_confirm),
 	KUNIT_CASE(kfw_table_test_concurrent),
 	{}
 };

@@ -126,18 +126,19 @@ struct kfw_rule *kfw_test_rule_alloc(struct kfw_net *kn, u8 dir, u8 action,
  *	caller's on error
  * @nr: how many
  * @policy: the new policies
+ * @flags: KFW_REPLACE_* bits
  *
  * Return: what kfw_table_replace() returns.
  */
 int kfw_test_replace(struct kfw_net *kn, struct kfw_rule **rules,
-		     unsigned int nr, const u8 *policy)
+		     unsigned int nr, const u8 *policy, unsigned int flags)
 {
 	LIST_HEAD(list);
 	unsigned int i;
 
 	for (i = 0; i < nr; i++)
 		list_add_tail(&rules[i]->list, &list);
-	return kfw_table_replace(kn, &list, nr, policy);
+	return kfw_table_replace(kn, &list, nr, policy, flags);
 }
 
 /*

@@ -27,7 +27,7 @@ void kfw_test_net_free(struct kfw_net *kn);
 struct kfw_rule *kfw_test_rule_alloc(struct kfw_net *kn, u8 dir, u8 action,
 				     const struct kfw_match *match);
 int kfw_test_replace(struct kfw_net *kn, struct kfw_rule **rules,
-		     unsigned int nr, const u8 *policy);
+		     unsigned int nr, const u8 *policy, unsigned int flags);
 
 /* kfw_table_classify() as the packet path calls it, in a read-side section. */
 static inline struct kfw_rule *kfw_test_classify(const struct kfw_table *table,

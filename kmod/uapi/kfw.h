@@ -78,10 +78,25 @@
  *     transaction, in order. Each rule is validated as it arrives; the first
  *     invalid rule aborts the whole transaction.
  *   - COMMIT installs the policies and the staged rules in one step. Packets
- *     see either the old table or the new one, never a mix.
+ *     see either the old table or the new one, never a mix. Optional:
+ *     KFW_A_CHECK builds the new table and discards it, changing nothing:
+ *     a dry run that proves the commit would succeed. KFW_A_CONFIRM
+ *     installs the new table on trial: the kernel keeps the old one and
+ *     puts it back by itself unless KFW_CMD_CONFIRM comes within that many
+ *     seconds (the sender may be gone by then). KFW_A_ZERO opts out of
+ *     carried counters (below).
  *   Closing the socket, or KFW_CMD_REPLACE_ABORT, discards an open
- *   transaction. Until COMMIT succeeds the current table is untouched.
- *   Rules installed this way get new handles and zeroed counters.
+ *   transaction. Until COMMIT succeeds the current table is untouched;
+ *   a successful COMMIT, checking or not, ends the transaction. While a
+ *   restore is on trial, BEGIN fails with -EBUSY.
+ *   Rules installed this way get new handles. A new rule whose direction,
+ *   action and match equal those of an old rule keeps the old rule's
+ *   counters, when the rules so paired keep their relative order: each new
+ *   rule pairs with the first equal old rule after the last one paired.
+ *
+ * KFW_CMD_CONFIRM (doit, admin)
+ *   Makes a restore on trial final. -ENOENT if none is. KFW_CMD_GET_INFO
+ *   replies KFW_A_CONFIRM_LEFT while one is.
  *
  * ERRORS
  *
@@ -137,6 +152,7 @@ enum kfw_state {
 #define KFW_LOG_RATE_MAX	600000	/* 10000/s */
 #define KFW_LOG_BURST_DEFAULT	10
 #define KFW_LOG_BURST_MAX	10000
+#define KFW_CONFIRM_MAX		86400	/* seconds a restore may stay on trial */
 
 /* Address families as they appear in KFW_HOOK_A_FAMILY. */
 enum kfw_family {
@@ -161,6 +177,7 @@ enum kfw_cmd {
 	KFW_CMD_REPLACE_COMMIT,
 	KFW_CMD_REPLACE_ABORT,
 	KFW_CMD_TEST,
+	KFW_CMD_CONFIRM,
 	__KFW_CMD_MAX
 };
 
@@ -185,6 +202,10 @@ enum kfw_attr {
 	KFW_A_HOOK,		/* nest: KFW_HOOK_A_* */
 	KFW_A_LOG_SUPPRESSED,	/* u64 */
 	KFW_A_PACKET,		/* nest: KFW_PACKET_A_* */
+	KFW_A_CHECK,		/* flag */
+	KFW_A_CONFIRM,		/* u32, seconds, 1 to KFW_CONFIRM_MAX */
+	KFW_A_CONFIRM_LEFT,	/* u32, milliseconds */
+	KFW_A_ZERO,		/* flag */
 	__KFW_A_MAX
 };
 

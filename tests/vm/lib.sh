@@ -327,12 +327,15 @@ vm() { "$@"; }
 
 # --- Reading the rule table ----------------------------------------------------
 
+# The lines of `fwctl list` that are not rules: the policies, the heading,
+# and the time left to confirm a restore on trial.
+not_a_rule='$1 == "policy" || $1 == "handle" || $1 == "confirm" { next }'
+
 # rule_line "DIR ACTION MATCH": from `fwctl list` or /proc/net/kfw/rules on
 # stdin, print "HANDLE PACKETS BYTES" of the first rule with exactly that
 # direction, action and canonical match.
 rule_line() {
-	awk -v want="$1" '
-		$1 == "policy" || $1 == "handle" { next }
+	awk -v want="$1" "$not_a_rule"'
 		{
 			line = $2 " " $3
 			for (i = 6; i <= NF; i++)
@@ -344,8 +347,7 @@ rule_line() {
 # rules: the rules of `fwctl list` or /proc/net/kfw/rules on stdin as
 # "DIR ACTION MATCH", one a line, in list order.
 rules() {
-	awk '
-		$1 == "policy" || $1 == "handle" { next }
+	awk "$not_a_rule"'
 		{
 			line = $2 " " $3
 			for (i = 6; i <= NF; i++)
