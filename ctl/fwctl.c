@@ -550,25 +550,33 @@ static int cmd_confirm(int argc, char *argv[])
 
 static int cmd_stats(int argc, char *argv[])
 {
+	bool prometheus = argc > 1 && !strcmp(argv[1], "--prometheus");
+	struct rule *rules = NULL;
 	struct fwnl_info info;
 	struct fwnl_error e;
 	struct fwnl *nl;
+	size_t count = 0;
 	int ret = 1;
 
-	if (no_arguments(argc, argv))
+	if (no_arguments(argc - prometheus, argv + prometheus))
 		return 1;
 	nl = fwnl_open();
 	if (!nl)
 		return 1;
 	if (fwnl_get_info(nl, &info, &e)) {
 		fwnl_report(&e, "reading the counters");
+	} else if (prometheus && fwnl_get_rules(nl, &rules, &count, &e)) {
+		fwnl_report(&e, "reading the rules");
 	} else {
-		if (json)
+		if (prometheus)
+			show_stats_prometheus(stdout, &info, rules, count);
+		else if (json)
 			show_stats_json(stdout, &info);
 		else
 			show_stats_text(stdout, &info);
 		ret = finish_output();
 	}
+	free(rules);
 	fwnl_close(nl);
 	return ret;
 }
@@ -618,7 +626,7 @@ static const struct command commands[] = {
 	{ "save",	cmd_save,	"print policies and rules as restore input" },
 	{ "restore",	cmd_restore,	"replace policies and rules from FILE or stdin, atomically" },
 	{ "confirm",	cmd_confirm,	"keep the rules of a restore --confirm" },
-	{ "stats",	cmd_stats,	"per-direction counters" },
+	{ "stats",	cmd_stats,	"per-direction counters (--prometheus: and per rule, for Prometheus)" },
 	{ "test",	cmd_test,	"which rule a packet would hit, and its verdict" },
 	{ "help",	cmd_help,	"show this help" },
 	{ "version",	cmd_version,	"show the version of fwctl" },
@@ -643,6 +651,7 @@ static void print_help(FILE *out)
 		"  del HANDLE\n"
 		"  policy DIR accept|drop\n"
 		"  " RESTORE_SYNOPSIS "\n"
+		"  stats [--prometheus]\n"
 		"  " TEST_SYNOPSIS "\n"
 		"\n"
 		"DIR     in | out\n"

@@ -3,7 +3,9 @@
  * What `fwctl stats` and `fwctl test` print. The stats text is the same as
  * /proc/net/kfw/stats, one "name value" pair per line; the first line of a
  * test result is the matching rule exactly as `fwctl list` shows it, so
- * the two can be compared with a plain string match.
+ * the two can be compared with a plain string match. `fwctl stats
+ * --prometheus` writes the Prometheus text exposition format, for
+ * node_exporter's textfile collector.
  */
 #include <inttypes.h>
 
@@ -64,6 +66,110 @@ void show_stats_json(FILE *out, const struct fwnl_info *info)
 	fprintf(out, ",\"rules\":%" PRIu32 ",\"rule_limit\":%" PRIu32
 		",\"log_suppressed\":%" PRIu64 "}\n",
 		info->rule_count, info->rule_limit, info->log_suppressed);
+}
+
+/* A label value: backslash, double quote and newline escaped. */
+static void put_label_value(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fputc('\\', out);
+		if (*s == '\n')
+			fputs("\\n", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+static void put_metric_head(FILE *out, const char *name, const char *type,
+			    const char *help)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+enum hook_count { HOOK_SEEN, HOOK_ACCEPTED, HOOK_DROPPED, HOOK_COUNTS };
+
+static const struct {
+	const char *name;
+	const char *help;
+} hook_counts[HOOK_COUNTS] = {
+	[HOOK_SEEN] = { "seen", "Packets that reached kfw's hooks." },
+	[HOOK_ACCEPTED] = { "accepted", "Packets kfw's hooks accepted." },
+	[HOOK_DROPPED] = { "dropped", "Packets kfw's hooks dropped." },
+};
+
+static uint64_t hook_count(const struct fwnl_hook_stats *h, enum hook_count which)
+{
+	return which == HOOK_SEEN ? h->seen : which == HOOK_ACCEPTED ? h->accepted : h->dropped;
+}
+
+static void put_hook_metric(FILE *out, const struct fwnl_info *info,
+			    enum hook_count which)
+{
+	const char *what = hook_counts[which].name;
+	uint8_t dir, fam;
+
+	fprintf(out, "# HELP kfw_hook_%s_packets_total %s\n"
+		"# TYPE kfw_hook_%s_packets_total counter\n", what,
+		hook_counts[which].help, what);
+	for (dir = 0; dir <= KFW_DIR_MAX; dir++)
+		for (fam = 0; fam <= KFW_FAMILY_MAX; fam++)
+			fprintf(out, "kfw_hook_%s_packets_total{dir=\"%s\",family=\"%s\"} %" PRIu64 "\n",
+				what, rule_dir_name(dir), family_names[fam],
+				hook_count(&info->hook[dir][fam], which));
+}
+
+static void put_rule_metric(FILE *out, const struct rule *rules, size_t count,
+			    const char *what, bool bytes)
+{
+	size_t i;
+
+	fprintf(out, "# HELP kfw_rule_%s_total %s that matched each kfw rule.\n"
+		"# TYPE kfw_rule_%s_total counter\n", what,
+		bytes ? "Bytes of the packets" : "Packets", what);
+	for (i = 0; i < count; i++) {
+		const struct rule *r = &rules[i];
+
+		fprintf(out, "kfw_rule_%s_total{handle=\"%" PRIu64 "\",dir=\"%s\",action=\"%s\",comment=\"",
+			what, r->handle, rule_dir_name(r->dir), rule_verdict_name(r->action));
+		put_label_value(out, r->comment);
+		fprintf(out, "\"} %" PRIu64 "\n", bytes ? r->bytes : r->packets);
+	}
+}
+
+/**
+ * show_stats_prometheus() - the counters in Prometheus' text format
+ * @out: where to write
+ * @info: the hook counters and the table's counts
+ * @rules: the rules, with their counters
+ * @count: how many
+ *
+ * Rules are labelled by handle, direction, action and comment, hooks by
+ * direction and family. Counters are totals since the rule was made (or
+ * carried over a restore), or since `fwctl zero`, which Prometheus takes
+ * for a counter reset.
+ */
+void show_stats_prometheus(FILE *out, const struct fwnl_info *info,
+			   const struct rule *rules, size_t count)
+{
+	enum hook_count which;
+
+	put_rule_metric(out, rules, count, "packets", false);
+	put_rule_metric(out, rules, count, "bytes", true);
+	for (which = 0; which < HOOK_COUNTS; which++)
+		put_hook_metric(out, info, which);
+	put_metric_head(out, "kfw_rules", "gauge", "Rules in the table.");
+	fprintf(out, "kfw_rules %" PRIu32 "\n", info->rule_count);
+	put_metric_head(out, "kfw_rule_limit", "gauge",
+			"Rules a table may hold (the max_rules module parameter).");
+	fprintf(out, "kfw_rule_limit %" PRIu32 "\n", info->rule_limit);
+	put_metric_head(out, "kfw_log_suppressed_total", "counter",
+			"Log lines not written because of a rule's log rate.");
+	fprintf(out, "kfw_log_suppressed_total %" PRIu64 "\n", info->log_suppressed);
+	put_metric_head(out, "kfw_confirm_seconds_left", "gauge",
+			"Seconds left to confirm a restore on trial, 0 if none is.");
+	fprintf(out, "kfw_confirm_seconds_left %" PRIu32 ".%03" PRIu32 "\n",
+		info->confirm_left_ms / 1000, info->confirm_left_ms % 1000);
 }
 
 /**

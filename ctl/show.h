@@ -12,6 +12,8 @@
 
 void show_stats_text(FILE *out, const struct fwnl_info *info);
 void show_stats_json(FILE *out, const struct fwnl_info *info);
+void show_stats_prometheus(FILE *out, const struct fwnl_info *info,
+			   const struct rule *rules, size_t count);
 void show_test_text(FILE *out, uint8_t dir, const struct fwnl_test_result *res);
 void show_test_json(FILE *out, uint8_t dir, const struct fwnl_test_result *res);
 

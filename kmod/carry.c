@@ -82,7 +82,7 @@ static void kfw_carry_pair(struct kfw_carry_entry *entry, u32 *bucket,
  * kfw_carry_counters() - give unchanged rules their old counts
  * @kn: the namespace, locked
  * @from: the rules being replaced, in list order
- * @nr: how many
+ * @nr: how many; 0 saves a look at an empty list
  * @to: the new rules, in list order, not yet published
  *
  * Return: 0, or -ENOMEM and nothing carried.
@@ -90,27 +90,34 @@ static void kfw_carry_pair(struct kfw_carry_entry *entry, u32 *bucket,
 int kfw_carry_counters(struct kfw_net *kn, const struct list_head *from,
 		       unsigned int nr, struct list_head *to)
 {
+	u32 nr_entries = 0, counted = 0, seen = 0, *bucket, mask, i;
 	struct kfw_carry_entry *entry;
-	u32 nr_entries = 0, seen = 0, *bucket, mask, i;
 	const struct kfw_rule *rule;
+	struct kfw_counter count;
 
 	lockdep_assert_held(&kn->lock);
 	if (!nr || list_empty(to))
 		return 0;
-	entry = kvmalloc_array(nr, sizeof(*entry), GFP_KERNEL_ACCOUNT);
+	/* Most tables replaced whole never matched much: size for those that did. */
+	list_for_each_entry(rule, from, list) {
+		kfw_rule_read_counters(kn, rule, &count);
+		counted += !!count.packets;
+		if (!(++seen % 1024))
+			cond_resched();
+	}
+	if (!counted)
+		return 0;
+	entry = kvmalloc_array(counted, sizeof(*entry), GFP_KERNEL_ACCOUNT);
 	if (!entry)
 		return -ENOMEM;
 	list_for_each_entry(rule, from, list) {
-		if (WARN_ON_ONCE(nr_entries == nr))
+		/* Under traffic a rule may count its first packet just now. */
+		if (nr_entries == counted)
 			break;
 		kfw_rule_read_counters(kn, rule, &entry[nr_entries].count);
 		if (entry[nr_entries].count.packets)
 			entry[nr_entries++].rule = rule;
-		if (!(++seen % 1024))
-			cond_resched();
 	}
-	if (!nr_entries)
-		goto out;
 
 	mask = roundup_pow_of_two(nr_entries) * 2 - 1;
 	bucket = kvmalloc_array(mask + 1, sizeof(*bucket), GFP_KERNEL_ACCOUNT);
@@ -128,7 +135,6 @@ int kfw_carry_counters(struct kfw_net *kn, const struct list_head *from,
 	}
 	kfw_carry_pair(entry, bucket, mask, to);
 	kvfree(bucket);
-out:
 	kvfree(entry);
 	return 0;
 }

@@ -332,6 +332,74 @@ static void test_stats_json(void **state)
 	free(out);
 }
 
+static void test_stats_prometheus(void **state)
+{
+	struct rule rules[2];
+	struct fwnl_info info;
+	size_t len = 0;
+	char *out;
+	FILE *f;
+
+	(void)state;
+	fill_info(&info);
+	info.confirm_left_ms = 41005;
+	memset(rules, 0, sizeof(rules));
+	rules[0].handle = 7;
+	rules[0].dir = KFW_DIR_IN;
+	rules[0].action = KFW_VERDICT_DROP;
+	rules[0].packets = 12;
+	rules[0].bytes = 960;
+	strcpy(rules[0].comment, "ssh \"from\" c:\\");
+	rules[1].handle = 9;
+	rules[1].dir = KFW_DIR_OUT;
+	rules[1].action = KFW_VERDICT_REJECT;
+	rules[1].packets = UINT64_MAX;
+	f = open_memstream(&out, &len);
+	assert_non_null(f);
+	show_stats_prometheus(f, &info, rules, 2);
+	fclose(f);
+	assert_string_equal(out,
+		"# HELP kfw_rule_packets_total Packets that matched each kfw rule.\n"
+		"# TYPE kfw_rule_packets_total counter\n"
+		"kfw_rule_packets_total{handle=\"7\",dir=\"in\",action=\"drop\",comment=\"ssh \\\"from\\\" c:\\\\\"} 12\n"
+		"kfw_rule_packets_total{handle=\"9\",dir=\"out\",action=\"reject\",comment=\"\"} 18446744073709551615\n"
+		"# HELP kfw_rule_bytes_total Bytes of the packets that matched each kfw rule.\n"
+		"# TYPE kfw_rule_bytes_total counter\n"
+		"kfw_rule_bytes_total{handle=\"7\",dir=\"in\",action=\"drop\",comment=\"ssh \\\"from\\\" c:\\\\\"} 960\n"
+		"kfw_rule_bytes_total{handle=\"9\",dir=\"out\",action=\"reject\",comment=\"\"} 0\n"
+		"# HELP kfw_hook_seen_packets_total Packets that reached kfw's hooks.\n"
+		"# TYPE kfw_hook_seen_packets_total counter\n"
+		"kfw_hook_seen_packets_total{dir=\"in\",family=\"ipv4\"} 1\n"
+		"kfw_hook_seen_packets_total{dir=\"in\",family=\"ipv6\"} 4\n"
+		"kfw_hook_seen_packets_total{dir=\"out\",family=\"ipv4\"} 7\n"
+		"kfw_hook_seen_packets_total{dir=\"out\",family=\"ipv6\"} 10\n"
+		"# HELP kfw_hook_accepted_packets_total Packets kfw's hooks accepted.\n"
+		"# TYPE kfw_hook_accepted_packets_total counter\n"
+		"kfw_hook_accepted_packets_total{dir=\"in\",family=\"ipv4\"} 2\n"
+		"kfw_hook_accepted_packets_total{dir=\"in\",family=\"ipv6\"} 5\n"
+		"kfw_hook_accepted_packets_total{dir=\"out\",family=\"ipv4\"} 8\n"
+		"kfw_hook_accepted_packets_total{dir=\"out\",family=\"ipv6\"} 11\n"
+		"# HELP kfw_hook_dropped_packets_total Packets kfw's hooks dropped.\n"
+		"# TYPE kfw_hook_dropped_packets_total counter\n"
+		"kfw_hook_dropped_packets_total{dir=\"in\",family=\"ipv4\"} 3\n"
+		"kfw_hook_dropped_packets_total{dir=\"in\",family=\"ipv6\"} 6\n"
+		"kfw_hook_dropped_packets_total{dir=\"out\",family=\"ipv4\"} 9\n"
+		"kfw_hook_dropped_packets_total{dir=\"out\",family=\"ipv6\"} 12\n"
+		"# HELP kfw_rules Rules in the table.\n"
+		"# TYPE kfw_rules gauge\n"
+		"kfw_rules 3\n"
+		"# HELP kfw_rule_limit Rules a table may hold (the max_rules module parameter).\n"
+		"# TYPE kfw_rule_limit gauge\n"
+		"kfw_rule_limit 10000\n"
+		"# HELP kfw_log_suppressed_total Log lines not written because of a rule's log rate.\n"
+		"# TYPE kfw_log_suppressed_total counter\n"
+		"kfw_log_suppressed_total 42\n"
+		"# HELP kfw_confirm_seconds_left Seconds left to confirm a restore on trial, 0 if none is.\n"
+		"# TYPE kfw_confirm_seconds_left gauge\n"
+		"kfw_confirm_seconds_left 41.005\n");
+	free(out);
+}
+
 int show_test_run(int *total)
 {
 	static const struct CMUnitTest tests[] = {
@@ -341,6 +409,7 @@ int show_test_run(int *total)
 		cmocka_unit_test(test_test_json),
 		cmocka_unit_test(test_stats_text),
 		cmocka_unit_test(test_stats_json),
+		cmocka_unit_test(test_stats_prometheus),
 	};
 
 	*total += (int)ARRAY_SIZE(tests);

@@ -417,6 +417,11 @@ check "the carried rule still drops" tcp_dropped n1 "$host1_4" 7000
 check "and counts on from the carried count" [ "$(counts n0 'in drop proto tcp dport 7000 comment "kept"' |
 	cut -d ' ' -f 1)" -gt "${dropped%% *}" ]
 dropped=$(counts n0 'in drop proto tcp dport 7000 comment "kept"')
+check_match "stats --prometheus gives each rule's counters, labelled" \
+	"^kfw_rule_packets_total\\{handle=\"[0-9]+\",dir=\"in\",action=\"drop\",comment=\"kept\"\\} ${dropped%% *}\$" \
+	"$(n0 fwctl stats --prometheus)"
+check_match "and the hooks' counters" '^kfw_hook_seen_packets_total\{dir="in",family="ipv4"\} [1-9][0-9]*$' \
+	"$(n0 fwctl stats --prometheus)"
 printf '%s\n' "policy in accept" "policy out accept" "add in accept proto icmp" \
 	"add in drop proto tcp dport 7000" >/tmp/moved
 step n0 fwctl restore /tmp/moved
