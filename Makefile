@@ -13,9 +13,21 @@
 # make fuzz         1M fuzzed netlink messages on the debug kernel (fuzz-smoke: 50k)
 # make bench        per-packet cost of kfw, iptables and nftables up to 100k rules, in the VM
 # make bench-smoke  the same, quickly, as a test
+# make install      the module for KVER (default: the running kernel), fwctl, its
+#                   manual, bash completion, kfw.service and /etc/kfw/rules; DESTDIR,
+#                   PREFIX (default /usr)
+# make uninstall    remove them again (/etc/kfw/rules only if unchanged)
+# make dkms-install the module's source to /usr/src/kfw-VERSION, built and installed
+#                   by dkms for KVER, and for each new kernel
+# make dkms-uninstall  dkms forgets kfw for all kernels, and the source goes
 # make clean
 
-KDIR ?= /lib/modules/$(shell uname -r)/build
+KVER ?= $(shell uname -r)
+KDIR ?= /lib/modules/$(KVER)/build
+PREFIX ?= /usr
+DEPMOD ?= /sbin/depmod
+MODINFO ?= /sbin/modinfo
+VERSION := $(shell sed -n 's/.*FWCTL_VERSION[^"]*"\([^"]*\)".*/\1/p' ctl/version.h)
 
 # The kernel the VM boots: Debian's stock cloud kernel, resolved once the
 # packages are installed (hence the recursive make in the targets below).
@@ -93,6 +105,50 @@ vm: deps
 	$(MAKE) stock-build
 	$(VM) --kernel $(STOCK_KERNEL) --interactive
 
+# With DESTDIR, files are only staged: depmod is the package manager's job
+# (as dkms is below). Kbuild's own modules_install would put the module in
+# updates/kmod/, try to sign it without Debian's key, and skip depmod.
+MODDIR = $(DESTDIR)/lib/modules/$(KVER)/updates
+
+install: all
+	@built=$$($(MODINFO) -F vermagic kmod/kfw.ko | cut -d ' ' -f 1); \
+	if [ "$$built" != "$(KVER)" ]; then \
+		echo "kmod/kfw.ko is built for $$built, not KVER=$(KVER)" >&2; exit 1; \
+	fi
+	install -D -m 0644 kmod/kfw.ko $(MODDIR)/kfw.ko
+	$(if $(DESTDIR),,$(DEPMOD) -a $(KVER))
+	$(MAKE) -C ctl install PREFIX=$(PREFIX)
+
+uninstall:
+	rm -f $(MODDIR)/kfw.ko
+	$(if $(DESTDIR),,$(DEPMOD) -a $(KVER))
+	$(MAKE) -C ctl uninstall PREFIX=$(PREFIX)
+
+# What dkms builds the module from: Kbuild and kmod/, less the KUnit suites
+# and their helpers, which only KFW_KUNIT=1 builds. With DESTDIR the source is
+# only staged (the kfw-dkms package's scripts run dkms); without, dkms builds
+# and installs it for KVER, replacing any earlier build of this version.
+DKMS_DIR = $(DESTDIR)/usr/src/kfw-$(VERSION)
+KUNIT_ONLY = $(wildcard kmod/*_test.c kmod/test_util.* kmod/classify_gen.*)
+DKMS_SOURCES = $(filter-out $(KUNIT_ONLY),$(wildcard kmod/*.c kmod/*.h))
+
+dkms-install: $(if $(DESTDIR),,dkms-uninstall)
+	install -d $(DKMS_DIR)/kmod/uapi
+	install -m 0644 Kbuild $(DKMS_DIR)/
+	install -m 0644 $(DKMS_SOURCES) $(DKMS_DIR)/kmod/
+	install -m 0644 kmod/uapi/kfw.h $(DKMS_DIR)/kmod/uapi/
+	sed 's/#MODULE_VERSION#/$(VERSION)/' kmod/dkms.conf > $(DKMS_DIR)/dkms.conf
+ifeq ($(DESTDIR),)
+	dkms add kfw/$(VERSION)
+	dkms install kfw/$(VERSION) -k $(KVER)
+endif
+
+dkms-uninstall:
+ifeq ($(DESTDIR),)
+	if dkms status kfw/$(VERSION) | grep -q .; then dkms remove kfw/$(VERSION) --all; fi
+endif
+	rm -rf $(DKMS_DIR)
+
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C ctl clean
@@ -101,4 +157,5 @@ clean:
 
 .PHONY: all module fwctl deps unit classifier stock-build kunit first-run faults stress stress-smoke \
 	fuzz fuzz-smoke check demo vm clean bench bench-smoke \
+	install uninstall dkms-install dkms-uninstall \
 	$(SUITES) $(SUITES:%=%-debug)
