@@ -20,6 +20,8 @@
 # make dkms-install the module's source to /usr/src/kfw-VERSION, built and installed
 #                   by dkms for KVER, and for each new kernel
 # make dkms-uninstall  dkms forgets kfw for all kernels, and the source goes
+# make deb          the Debian packages fwctl and kfw-dkms, in BUILD_DEB_DIR
+#                   (default ~/.cache/kfw/deb)
 # make clean
 
 KVER ?= $(shell uname -r)
@@ -149,6 +151,24 @@ ifeq ($(DESTDIR),)
 endif
 	rm -rf $(DKMS_DIR)
 
+# The packages are built with Debian's tools in a copy of the tree: the files
+# git knows or would add (so no build output), with ctl/debian as debian/.
+# The .deb files land beside the copy.
+BUILD_DEB_DIR ?= $(HOME)/.cache/kfw/deb
+DEB_SRC = $(BUILD_DEB_DIR)/kfw-$(VERSION)
+
+deb:
+	tests/deps.sh --deb
+	rm -rf $(DEB_SRC)
+	rm -f $(BUILD_DEB_DIR)/fwctl_* $(BUILD_DEB_DIR)/kfw-dkms_* $(BUILD_DEB_DIR)/kfw_*
+	mkdir -p $(DEB_SRC)
+	git ls-files -z --cached --others --exclude-standard Kbuild Makefile LICENSE kmod ctl | \
+		tar -c --null --ignore-failed-read -T - | tar -x -C $(DEB_SRC)
+	mv $(DEB_SRC)/ctl/debian $(DEB_SRC)/debian
+	cd $(DEB_SRC) && dpkg-buildpackage -b --no-sign
+	lintian $(BUILD_DEB_DIR)/fwctl_$(VERSION)_*.deb $(BUILD_DEB_DIR)/kfw-dkms_$(VERSION)_all.deb
+	@ls $(BUILD_DEB_DIR)/fwctl_$(VERSION)_*.deb $(BUILD_DEB_DIR)/kfw-dkms_$(VERSION)_all.deb
+
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C ctl clean
@@ -157,5 +177,5 @@ clean:
 
 .PHONY: all module fwctl deps unit classifier stock-build kunit first-run faults stress stress-smoke \
 	fuzz fuzz-smoke check demo vm clean bench bench-smoke \
-	install uninstall dkms-install dkms-uninstall \
+	install uninstall dkms-install dkms-uninstall deb \
 	$(SUITES) $(SUITES:%=%-debug)
