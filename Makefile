@@ -166,7 +166,7 @@ deb:
 		tar -c --null --ignore-failed-read -T - | tar -x -C $(DEB_SRC)
 	mv $(DEB_SRC)/ctl/debian $(DEB_SRC)/debian
 	cd $(DEB_SRC) && dpkg-buildpackage -b --no-sign
-	lintian $(BUILD_DEB_DIR)/fwctl_$(VERSION)_*.deb $(BUILD_DEB_DIR)/kfw-dkms_$(VERSION)_all.deb
+	lintian --fail-on error,warning $(BUILD_DEB_DIR)/fwctl_$(VERSION)_*.deb $(BUILD_DEB_DIR)/kfw-dkms_$(VERSION)_all.deb
 	@ls $(BUILD_DEB_DIR)/fwctl_$(VERSION)_*.deb $(BUILD_DEB_DIR)/kfw-dkms_$(VERSION)_all.deb
 
 clean:
