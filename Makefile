@@ -135,6 +135,8 @@ KUNIT_ONLY = $(wildcard kmod/*_test.c kmod/test_util.* kmod/classify_gen.*)
 DKMS_SOURCES = $(filter-out $(KUNIT_ONLY),$(wildcard kmod/*.c kmod/*.h))
 
 dkms-install: $(if $(DESTDIR),,dkms-uninstall)
+	@[ -n "$(DESTDIR)" ] || command -v dkms >/dev/null || \
+		{ echo "make dkms-install needs dkms (apt-get install dkms)" >&2; exit 1; }
 	install -d $(DKMS_DIR)/kmod/uapi
 	install -m 0644 Kbuild $(DKMS_DIR)/
 	install -m 0644 $(DKMS_SOURCES) $(DKMS_DIR)/kmod/
@@ -147,7 +149,9 @@ endif
 
 dkms-uninstall:
 ifeq ($(DESTDIR),)
-	if dkms status kfw/$(VERSION) | grep -q .; then dkms remove kfw/$(VERSION) --all; fi
+	if command -v dkms >/dev/null && dkms status kfw/$(VERSION) | grep -q .; then \
+		dkms remove kfw/$(VERSION) --all; \
+	fi
 endif
 	rm -rf $(DKMS_DIR)
 
@@ -162,8 +166,9 @@ deb:
 	rm -rf $(DEB_SRC)
 	rm -f $(BUILD_DEB_DIR)/fwctl_* $(BUILD_DEB_DIR)/kfw-dkms_* $(BUILD_DEB_DIR)/kfw_*
 	mkdir -p $(DEB_SRC)
-	git ls-files -z --cached --others --exclude-standard Kbuild Makefile LICENSE kmod ctl | \
-		tar -c --null --ignore-failed-read -T - | tar -x -C $(DEB_SRC)
+	git ls-files -z --cached --others --exclude-standard Kbuild Makefile LICENSE kmod ctl \
+		> $(BUILD_DEB_DIR)/files
+	tar -c --null --ignore-failed-read -T $(BUILD_DEB_DIR)/files | tar -x -C $(DEB_SRC)
 	mv $(DEB_SRC)/ctl/debian $(DEB_SRC)/debian
 	cd $(DEB_SRC) && dpkg-buildpackage -b --no-sign
 	lintian --fail-on error,warning $(BUILD_DEB_DIR)/fwctl_$(VERSION)_*.deb $(BUILD_DEB_DIR)/kfw-dkms_$(VERSION)_all.deb
