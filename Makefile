@@ -123,6 +123,7 @@ install: all
 
 uninstall:
 	rm -f $(MODDIR)/kfw.ko
+	test ! -d $(MODDIR) || rmdir --ignore-fail-on-non-empty $(MODDIR)
 	$(if $(DESTDIR),,$(DEPMOD) -a $(KVER))
 	$(MAKE) -C ctl uninstall PREFIX=$(PREFIX)
 
