@@ -13,9 +13,23 @@
 # make fuzz         1M fuzzed netlink messages on the debug kernel (fuzz-smoke: 50k)
 # make bench        per-packet cost of kfw, iptables and nftables up to 100k rules, in the VM
 # make bench-smoke  the same, quickly, as a test
+# make install      the module for KVER (default: the running kernel), fwctl, its
+#                   manual, bash completion, kfw.service and /etc/kfw/rules; DESTDIR,
+#                   PREFIX (default /usr)
+# make uninstall    remove them again (/etc/kfw/rules only if unchanged)
+# make dkms-install the module's source to /usr/src/kfw-VERSION, built and installed
+#                   by dkms for KVER, and for each new kernel
+# make dkms-uninstall  dkms forgets kfw for all kernels, and the source goes
+# make deb          the Debian packages fwctl and kfw-dkms, in BUILD_DEB_DIR
+#                   (default ~/.cache/kfw/deb)
 # make clean
 
-KDIR ?= /lib/modules/$(shell uname -r)/build
+KVER ?= $(shell uname -r)
+KDIR ?= /lib/modules/$(KVER)/build
+PREFIX ?= /usr
+DEPMOD ?= /sbin/depmod
+MODINFO ?= /sbin/modinfo
+VERSION := $(shell sed -n 's/.*FWCTL_VERSION[^"]*"\([^"]*\)".*/\1/p' ctl/version.h)
 
 # The kernel the VM boots: Debian's stock cloud kernel, resolved once the
 # packages are installed (hence the recursive make in the targets below).
@@ -93,6 +107,74 @@ vm: deps
 	$(MAKE) stock-build
 	$(VM) --kernel $(STOCK_KERNEL) --interactive
 
+# With DESTDIR, files are only staged: depmod is the package manager's job
+# (as dkms is below). Kbuild's own modules_install would put the module in
+# updates/kmod/, try to sign it without Debian's key, and skip depmod.
+MODDIR = $(DESTDIR)/lib/modules/$(KVER)/updates
+
+install: all
+	@built=$$($(MODINFO) -F vermagic kmod/kfw.ko | cut -d ' ' -f 1); \
+	if [ "$$built" != "$(KVER)" ]; then \
+		echo "kmod/kfw.ko is built for $$built, not KVER=$(KVER)" >&2; exit 1; \
+	fi
+	install -D -m 0644 kmod/kfw.ko $(MODDIR)/kfw.ko
+	$(if $(DESTDIR),,$(DEPMOD) -a $(KVER))
+	$(MAKE) -C ctl install PREFIX=$(PREFIX)
+
+uninstall:
+	rm -f $(MODDIR)/kfw.ko
+	test ! -d $(MODDIR) || rmdir --ignore-fail-on-non-empty $(MODDIR)
+	$(if $(DESTDIR),,$(DEPMOD) -a $(KVER))
+	$(MAKE) -C ctl uninstall PREFIX=$(PREFIX)
+
+# What dkms builds the module from: Kbuild and kmod/, less the KUnit suites
+# and their helpers, which only KFW_KUNIT=1 builds. With DESTDIR the source is
+# only staged (the kfw-dkms package's scripts run dkms); without, dkms builds
+# and installs it for KVER, replacing any earlier build of this version.
+DKMS_DIR = $(DESTDIR)/usr/src/kfw-$(VERSION)
+KUNIT_ONLY = $(wildcard kmod/*_test.c kmod/test_util.* kmod/classify_gen.*)
+DKMS_SOURCES = $(filter-out $(KUNIT_ONLY),$(wildcard kmod/*.c kmod/*.h))
+
+dkms-install: $(if $(DESTDIR),,dkms-uninstall)
+	@[ -n "$(DESTDIR)" ] || command -v dkms >/dev/null || \
+		{ echo "make dkms-install needs dkms (apt-get install dkms)" >&2; exit 1; }
+	install -d $(DKMS_DIR)/kmod/uapi
+	install -m 0644 Kbuild $(DKMS_DIR)/
+	install -m 0644 $(DKMS_SOURCES) $(DKMS_DIR)/kmod/
+	install -m 0644 kmod/uapi/kfw.h $(DKMS_DIR)/kmod/uapi/
+	sed 's/#MODULE_VERSION#/$(VERSION)/' kmod/dkms.conf > $(DKMS_DIR)/dkms.conf
+ifeq ($(DESTDIR),)
+	dkms add kfw/$(VERSION)
+	dkms install kfw/$(VERSION) -k $(KVER)
+endif
+
+dkms-uninstall:
+ifeq ($(DESTDIR),)
+	if command -v dkms >/dev/null && dkms status kfw/$(VERSION) | grep -q .; then \
+		dkms remove kfw/$(VERSION) --all; \
+	fi
+endif
+	rm -rf $(DKMS_DIR)
+
+# The packages are built with Debian's tools in a copy of the tree: the files
+# git knows or would add (so no build output), with ctl/debian as debian/.
+# The .deb files land beside the copy.
+BUILD_DEB_DIR ?= $(HOME)/.cache/kfw/deb
+DEB_SRC = $(BUILD_DEB_DIR)/kfw-$(VERSION)
+
+deb:
+	tests/deps.sh --deb
+	rm -rf $(DEB_SRC)
+	rm -f $(BUILD_DEB_DIR)/fwctl_* $(BUILD_DEB_DIR)/kfw-dkms_* $(BUILD_DEB_DIR)/kfw_*
+	mkdir -p $(DEB_SRC)
+	git ls-files -z --cached --others --exclude-standard Kbuild Makefile LICENSE kmod ctl \
+		> $(BUILD_DEB_DIR)/files
+	tar -c --null --ignore-failed-read -T $(BUILD_DEB_DIR)/files | tar -x -C $(DEB_SRC)
+	mv $(DEB_SRC)/ctl/debian $(DEB_SRC)/debian
+	cd $(DEB_SRC) && dpkg-buildpackage -b --no-sign
+	lintian --fail-on error,warning $(BUILD_DEB_DIR)/fwctl_$(VERSION)_*.deb $(BUILD_DEB_DIR)/kfw-dkms_$(VERSION)_all.deb
+	@ls $(BUILD_DEB_DIR)/fwctl_$(VERSION)_*.deb $(BUILD_DEB_DIR)/kfw-dkms_$(VERSION)_all.deb
+
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C ctl clean
@@ -101,4 +183,5 @@ clean:
 
 .PHONY: all module fwctl deps unit classifier stock-build kunit first-run faults stress stress-smoke \
 	fuzz fuzz-smoke check demo vm clean bench bench-smoke \
+	install uninstall dkms-install dkms-uninstall deb \
 	$(SUITES) $(SUITES:%=%-debug)

@@ -7,6 +7,9 @@
 #   tests/deps.sh                  install what is missing, print the kernel version
 #   tests/deps.sh --bench          the same, with what `make bench` needs besides
 #                                  (DPDK's dpdk-test-acl, the classifier's anchor)
+#   tests/deps.sh --deb            install only what `make deb` needs (Debian's
+#                                  packaging tools, lintian, fwctl's build
+#                                  dependencies); no kernel
 #   tests/deps.sh --kernel-version print the kernel version only, install nothing
 #
 # The kernel is Debian's stock "cloud" kernel: the newest version for which
@@ -49,6 +52,17 @@ packages="
 bench_packages="
 	dpdk-dev
 "
+deb_packages="
+	dpkg-dev
+	debhelper
+	dh-dkms
+	lintian
+	libmnl-dev
+	pkgconf
+	gcc
+	libc6-dev
+	make
+"
 
 # The newest cloud kernel whose image and headers are both installed.
 kernel_version() {
@@ -69,8 +83,10 @@ if [ "$1" = "--kernel-version" ]; then
 	exit 0
 elif [ "$1" = "--bench" ]; then
 	packages="$packages $bench_packages"
+elif [ "$1" = "--deb" ]; then
+	packages=$deb_packages
 elif [ $# -ne 0 ]; then
-	echo "Usage: $0 [--bench | --kernel-version]" >&2
+	echo "Usage: $0 [--bench | --deb | --kernel-version]" >&2
 	exit 2
 fi
 
@@ -86,6 +102,7 @@ if [ -n "$missing" ]; then
 	# shellcheck disable=SC2086 # one word per package
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
+[ "$1" != "--deb" ] || exit 0
 
 version=$(kernel_version)
 if [ -z "$version" ]; then
