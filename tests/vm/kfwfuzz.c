@@ -723,6 +723,7 @@ static bool cmd_is_admin(uint8_t cmd)
 	case KFW_CMD_REPLACE_RULES:
 	case KFW_CMD_REPLACE_COMMIT:
 	case KFW_CMD_REPLACE_ABORT:
+	case KFW_CMD_CONFIRM:
 		return true;
 	}
 	return false;
@@ -742,6 +743,7 @@ static const char *const cmd_names[NR_CMD_SLOTS] = {
 	[KFW_CMD_REPLACE_COMMIT] = "REPLACE_COMMIT",
 	[KFW_CMD_REPLACE_ABORT] = "REPLACE_ABORT",
 	[KFW_CMD_TEST] = "TEST",
+	[KFW_CMD_CONFIRM] = "CONFIRM",
 	[OTHER_CMD] = "other",
 };
 
@@ -820,6 +822,15 @@ static void gen_body(struct msg *m)
 	case KFW_CMD_REPLACE_RULES:
 		if (!bad(1, 40))
 			gen_chunk(top);
+		break;
+	case KFW_CMD_REPLACE_COMMIT:
+		/* Trials short enough to revert, and to be confirmed, mid-run. */
+		if (chance(1, 4))
+			put(top, KFW_A_CHECK, NULL, bad(1, 20) ? 1 : 0);
+		if (chance(1, 4))
+			put_u32(top, KFW_A_CONFIRM, bad(1, 20) ? rnd() : 1 + below(3));
+		if (chance(1, 4))
+			put(top, KFW_A_ZERO, NULL, 0);
 		break;
 	}
 	if (bad(1, 25))
@@ -2061,7 +2072,8 @@ static uint8_t pick_cmd(void)
 		{ KFW_CMD_DEL_RULE, 10 }, { KFW_CMD_FLUSH, 1 }, { KFW_CMD_SET_POLICY, 4 },
 		{ KFW_CMD_ZERO, 3 }, { KFW_CMD_TEST, 14 }, { KFW_CMD_REPLACE_BEGIN, 4 },
 		{ KFW_CMD_REPLACE_RULES, 6 }, { KFW_CMD_REPLACE_COMMIT, 3 },
-		{ KFW_CMD_REPLACE_ABORT, 3 }, { KFW_CMD_UNSPEC, 1 }, { KFW_CMD_MAX + 1, 2 },
+		{ KFW_CMD_REPLACE_ABORT, 3 }, { KFW_CMD_CONFIRM, 2 }, { KFW_CMD_UNSPEC, 1 },
+		{ KFW_CMD_MAX + 1, 2 },
 	};
 	unsigned int total = 0, i, r;
 
