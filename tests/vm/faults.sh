@@ -462,7 +462,16 @@ add $rule" add "$@"
 		;;
 	restore)
 		small_file /tmp/faults-small.rules
-		attempt restore "$(cat /tmp/faults-small.rules)" restore /tmp/faults-small.rules
+		# One in three goes on trial: keeping the old table must fail whole
+		# too. A trial that began (its acknowledgement may be what failed)
+		# is confirmed, uninjected, so that the next restore may begin.
+		rand 3
+		if [ $r -eq 0 ]; then
+			attempt trial "$(cat /tmp/faults-small.rules)" restore --confirm 600 /tmp/faults-small.rules
+			fwctl confirm >/dev/null 2>&1 || true
+		else
+			attempt restore "$(cat /tmp/faults-small.rules)" restore /tmp/faults-small.rules
+		fi
 		;;
 	esac
 done
@@ -725,7 +734,7 @@ awk '
 	$1 == "kfw_setup" || $1 == "renumber_conntrack" { next }
 	{ n[$1]++; o[$1 " " $2]++; n["all"]++; o["all " $2]++ }
 	END {
-		split("add insert del flush policy restore restore_5k renumber netns load all", kinds)
+		split("add insert del flush policy restore trial restore_5k renumber netns load all", kinds)
 		for (k = 1; k in kinds; k++)
 			printf "   %s: %d attempts, %d succeeded, %d stopped by an injected failure, %d failed otherwise, %d lost acknowledgements\n",
 				kinds[k], n[kinds[k]], o[kinds[k] " ok"], o[kinds[k] " stopped"],
@@ -735,7 +744,7 @@ echo "   $injected_total failures injected in all"
 check "some attempts were stopped by an injected failure" grep -q ' stopped$' $tally
 check "some attempts succeeded" grep -q ' ok$' $tally
 check "some fwctl changes were stopped by an injected failure" \
-	grep -qE '^(add|insert|del|flush|policy|restore|restore_5k|renumber) stopped$' $tally
+	grep -qE '^(add|insert|del|flush|policy|restore|trial|restore_5k|renumber) stopped$' $tally
 check "namespace creation and module loading were stopped by injected failures" \
 	grep -qE '^(netns|load) stopped$' $tally
 check "kfw's own setup (kfw_init, kfw_net_init) was stopped by an injected failure" \
