@@ -444,11 +444,12 @@ printf 'policy in drop\nadd in drop src 300.1.2.3\n' >/tmp/bad
 check_error "fwctl: line 2: invalid address '300.1.2.3'" n0 fwctl restore --check /tmp/bad
 
 # --confirm: the kernel puts the old table back unless confirmed in time,
-# with fwctl long gone. Rules added meanwhile go with the trial.
-step n0 fwctl restore --confirm 3 /tmp/lockout
+# with fwctl long gone. The trials that are checked while they last are long
+# enough for the debug kernel; the one left to expire is short.
+step n0 fwctl restore --confirm 600 /tmp/lockout
 check "on trial, the new rules are in force: ping is dropped" ping_dropped n1 "$host1_4"
 check_match "list says how long is left to confirm" \
-	"^confirm within [1-3] s, or the previous rules come back$" "$(n0 fwctl list)"
+	"^confirm within [0-9]+ s, or the previous rules come back$" "$(n0 fwctl list)"
 check_match "list -j too" '"confirm_left_ms":[1-9][0-9]*,' "$(n0 fwctl -j list)"
 check_eq "save shows the rules on trial, without the notice" "$(cat /tmp/lockout)" "$(n0 fwctl save)"
 check_error "fwctl: a restore awaits confirmation: confirm it, or wait for it to revert" \
@@ -456,18 +457,27 @@ check_error "fwctl: a restore awaits confirmation: confirm it, or wait for it to
 check_error "fwctl: a restore awaits confirmation: confirm it, or wait for it to revert" \
 	n0 fwctl restore --check /tmp/open
 step n0 fwctl add in accept proto udp dport 53
-check "unconfirmed, the previous rules come back by themselves" until_saved n0 "$(cat /tmp/open)"
-check "ping passes again" ping_passes n1 "$host1_4"
-check_eq "the restored table kept its counters through the trial" 2 \
-	"$(counts n0 "in accept proto icmp" | cut -d ' ' -f 1)"
+step n0 fwctl confirm
+check_eq "confirm keeps the rules on trial, and what changed meanwhile" \
+	"$(cat /tmp/lockout)
+add in accept proto udp dport 53" "$(n0 fwctl save)"
 check_eq "list no longer mentions a confirmation" "" "$(n0 fwctl list | grep '^confirm' || true)"
 check_error "fwctl: no restore awaits confirmation" n0 fwctl confirm
-step n0 fwctl restore --confirm 2 /tmp/open2
-step n0 fwctl confirm
-sleep 3
-check_eq "confirmed in time, the new rules stay past the deadline" "$(cat /tmp/open2 | sed 's/ comment "kept"//')" \
-	"$(n0 fwctl save | sed 's/ comment "kept"//')"
+
+step n0 fwctl restore /tmp/open
+check "ping passes" ping_passes n1 "$host1_4"
+step n0 fwctl restore --confirm 1 /tmp/lockout
+check "unconfirmed, the previous rules come back by themselves" until_saved n0 "$(cat /tmp/open)"
+check "ping passes again" ping_passes n1 "$host1_4"
+check_eq "the table that came back kept its counters through the trial" 2 \
+	"$(counts n0 "in accept proto icmp" | cut -d ' ' -f 1)"
 check_error "fwctl: no restore awaits confirmation" n0 fwctl confirm
+
+step n0 fwctl restore --confirm 6 /tmp/open2
+step n0 fwctl confirm
+sleep 7
+check_eq "confirmed in time, the new rules stay past the deadline" \
+	"$(sed 's/ comment "kept"//' /tmp/open2)" "$(n0 fwctl save | sed 's/ comment "kept"//')"
 check_error "fwctl: invalid confirmation time '0' (1-86400 seconds)" n0 fwctl restore --confirm 0 /tmp/open
 # A trial pending when its namespace goes must leave nothing behind.
 step ip netns add trial

@@ -331,6 +331,14 @@ static void put_u64(struct node *p, uint16_t type, uint64_t v)
 	put(p, type, &v, sizeof(v));
 }
 
+/* A flag attribute: empty, or malformed with one byte of payload. */
+static void put_flag(struct node *p, uint16_t type, bool with_payload)
+{
+	uint8_t byte = (uint8_t)rnd();
+
+	put(p, type, &byte, with_payload ? 1 : 0);
+}
+
 /* Nests carry NLA_F_NESTED, which strict validation wants, mostly. */
 static struct node *nest(struct node *p, uint16_t type)
 {
@@ -825,12 +833,13 @@ static void gen_body(struct msg *m)
 		break;
 	case KFW_CMD_REPLACE_COMMIT:
 		/* Trials short enough to revert, and to be confirmed, mid-run. */
+		/* A flag with a payload is malformed; put() copies len bytes. */
 		if (chance(1, 4))
-			put(top, KFW_A_CHECK, NULL, bad(1, 20) ? 1 : 0);
+			put_flag(top, KFW_A_CHECK, bad(1, 20));
 		if (chance(1, 4))
 			put_u32(top, KFW_A_CONFIRM, bad(1, 20) ? rnd() : 1 + below(3));
 		if (chance(1, 4))
-			put(top, KFW_A_ZERO, NULL, 0);
+			put_flag(top, KFW_A_ZERO, bad(1, 20));
 		break;
 	}
 	if (bad(1, 25))
