@@ -526,26 +526,10 @@ out:
 	return ret;
 }
 
+/* The kernel's refusal names the problem: "no restore awaits confirmation". */
 static int cmd_confirm(int argc, char *argv[])
 {
-	struct fwnl_error e;
-	struct fwnl *nl;
-	int ret = 0;
-
-	if (no_arguments(argc, argv))
-		return 1;
-	nl = fwnl_open();
-	if (!nl)
-		return 1;
-	if (fwnl_confirm(nl, &e)) {
-		if (!e.local && e.err == ENOENT)
-			print_error("no restore awaits confirmation");
-		else
-			fwnl_report(&e, "confirming the restore");
-		ret = 1;
-	}
-	fwnl_close(nl);
-	return ret;
+	return simple(argc, argv, fwnl_confirm, "confirming the restore");
 }
 
 static int cmd_stats(int argc, char *argv[])
