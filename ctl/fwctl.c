@@ -516,7 +516,8 @@ static int cmd_restore(int argc, char *argv[])
 			printf("the new rules revert in %" PRIu32 " s unless 'fwctl confirm' runs\n",
 			       how.confirm_seconds);
 		else if (how.check)
-			printf("%s: the kernel would take %zu rules\n", name, rs.count);
+			printf("%s: the kernel would take %zu rule%s\n", name, rs.count,
+			       rs.count == 1 ? "" : "s");
 	}
 	fwnl_close(nl);
 out:

@@ -436,7 +436,7 @@ check_eq "restore --zero zeroes unchanged rules too" "0 0" "$(counts n0 "in acce
 
 # --check: the kernel builds the table and throws it away.
 printf '%s\n' "policy in drop" "policy out drop" "add in accept proto tcp dport 22" >/tmp/lockout
-check_eq "restore --check of a good file" "'/tmp/lockout': the kernel would take 1 rules" \
+check_eq "restore --check of a good file" "'/tmp/lockout': the kernel would take 1 rule" \
 	"$(n0 fwctl restore --check /tmp/lockout)"
 check_eq "changes nothing" "$(cat /tmp/open)" "$(n0 fwctl save)"
 check "ping still passes" ping_passes n1 "$host1_4"
