@@ -59,11 +59,9 @@ memory=${KFW_VM_MEMORY:-1G}
 cpus=${KFW_VM_CPUS:-2}
 icount=${KFW_VM_ICOUNT:-}
 
-# The console lines that fail a run, whatever the script's status: the
-# kernel's own (each with its printk timestamp, and perhaps after some of a
-# script's output on the same line) and kmemleak's report, never a line a
-# test script prints, which may well name KASAN or a BUG it looks for.
-bad_console='BUG:|WARNING:|Oops|KASAN|UBSAN|refcount_t|suspected memory leak|unreferenced object|possible circular locking|suspicious RCU usage|Call Trace|Kernel panic'
+# bad_console and console_complaints: what fails a run on the console.
+# shellcheck source=tests/vm/complaints.sh
+. "$here/complaints.sh"
 
 # Kernel modules the tests need besides ours and their dependencies.
 kernel_modules=(veth)
@@ -383,7 +381,7 @@ fi
 # Logs of earlier runs pile up; keep the newest 30.
 find "$cache/logs" -name '*.log' -printf '%T@ %p\n' | sort -rn | tail -n +31 | cut -d ' ' -f 2- | xargs -r rm -f
 
-if grep -aEn "(\[ *[0-9]+\.[0-9]+\] |^kfw-vm: (kernel log|kmemleak): ).*($bad_console)" "$log" >"$work/bad"; then
+if console_complaints "$log" >"$work/bad"; then
 	echo "run-vm.sh: FAIL: the kernel complained on the console:" >&2
 	head -n 20 "$work/bad" | tr -d '\r' | sed 's/^/    /' >&2
 	[[ $status -ne 0 ]] || status=1
