@@ -22,6 +22,9 @@
 # make dkms-uninstall  dkms forgets kfw for all kernels, and the source goes
 # make deb          the Debian packages fwctl and kfw-dkms, in BUILD_DEB_DIR
 #                   (default ~/.cache/kfw/deb)
+# make host-test    the packages of make deb on a booted Debian system: boot, reload,
+#                   reboot, kernel update, purge (DEBS="A.deb B.deb": those instead)
+# make host-test-smoke  the same without the kernel update
 # make clean
 
 KVER ?= $(shell uname -r)
@@ -103,6 +106,15 @@ bench:
 bench-smoke: deps
 	tests/bench/bench.sh --smoke
 
+# The debs the host test installs: make deb's, unless DEBS names others.
+HOST_DEBS = $(or $(DEBS),$(BUILD_DEB_DIR)/fwctl_$(VERSION)_$(shell dpkg --print-architecture).deb \
+	$(BUILD_DEB_DIR)/kfw-dkms_$(VERSION)_all.deb)
+
+host-test host-test-smoke:
+	tests/deps.sh --host
+	$(if $(DEBS),,$(MAKE) deb)
+	tests/host/host-test.sh $(if $(filter host-test-smoke,$@),--smoke) $(addprefix --deb ,$(HOST_DEBS))
+
 vm: deps
 	$(MAKE) stock-build
 	$(VM) --kernel $(STOCK_KERNEL) --interactive
@@ -182,6 +194,6 @@ clean:
 	-$(MAKE) -C tests/classifier clean
 
 .PHONY: all module fwctl deps unit classifier stock-build kunit first-run faults stress stress-smoke \
-	fuzz fuzz-smoke check demo vm clean bench bench-smoke \
+	fuzz fuzz-smoke check demo vm clean bench bench-smoke host-test host-test-smoke \
 	install uninstall dkms-install dkms-uninstall deb \
 	$(SUITES) $(SUITES:%=%-debug)

@@ -10,6 +10,9 @@
 #   tests/deps.sh --deb            install only what `make deb` needs (Debian's
 #                                  packaging tools, lintian, fwctl's build
 #                                  dependencies); no kernel
+#   tests/deps.sh --host           install only what `make host-test` needs
+#                                  (qemu, mmdebstrap for its Debian image,
+#                                  qemu-img); no kernel
 #   tests/deps.sh --kernel-version print the kernel version only, install nothing
 #
 # The kernel is Debian's stock "cloud" kernel: the newest version for which
@@ -63,6 +66,12 @@ deb_packages="
 	libc6-dev
 	make
 "
+host_packages="
+	qemu-system-x86
+	qemu-utils
+	mmdebstrap
+	e2fsprogs
+"
 
 # The newest cloud kernel whose image and headers are both installed.
 kernel_version() {
@@ -85,8 +94,10 @@ elif [ "$1" = "--bench" ]; then
 	packages="$packages $bench_packages"
 elif [ "$1" = "--deb" ]; then
 	packages=$deb_packages
+elif [ "$1" = "--host" ]; then
+	packages=$host_packages
 elif [ $# -ne 0 ]; then
-	echo "Usage: $0 [--bench | --deb | --kernel-version]" >&2
+	echo "Usage: $0 [--bench | --deb | --host | --kernel-version]" >&2
 	exit 2
 fi
 
@@ -102,7 +113,7 @@ if [ -n "$missing" ]; then
 	# shellcheck disable=SC2086 # one word per package
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
-[ "$1" != "--deb" ] || exit 0
+case $1 in --deb|--host) exit 0 ;; esac
 
 version=$(kernel_version)
 if [ -z "$version" ]; then
