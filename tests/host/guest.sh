@@ -170,6 +170,15 @@ pings() {
 
 # --- Scenarios -----------------------------------------------------------------
 
+# How long dkms took to compile kfw for a kernel: from the date its make.log
+# starts with to the log's last write.
+say_dkms_time() {
+	local log
+	log=$(compgen -G "/var/lib/dkms/kfw/*/$1/*/log/make.log" | head -n 1)
+	[[ -n $log ]] || return 0
+	say "dkms compiled kfw for $1 in $(($(stat -c %Y "$log") - $(date -d "$(sed -n 2p "$log")" +%s))) s"
+}
+
 # The debs install offline (their dependencies are in the image), dkms builds
 # kfw for the running kernel, and the rules file is a conffile of fwctl's.
 scenario_install() {
@@ -179,6 +188,7 @@ scenario_install() {
 	local started=$SECONDS
 	check "apt-get install of the debs" apt-get install -y -q "${debs[@]}"
 	say "apt-get install took $((SECONDS - started)) s"
+	say_dkms_time "$kernel"
 	check "dkms status shows kfw installed for $kernel" \
 		bash -c "dkms status kfw | grep -E '^kfw/.*, $kernel, [^:]*: installed'"
 	check "/etc/kfw/rules is a conffile of fwctl" \
@@ -255,6 +265,7 @@ scenario_kernel_update() {
 	check "apt-get install of the new kernel and headers" \
 		apt-get install -y -q linux-image-cloud-amd64 linux-headers-cloud-amd64
 	say "the kernel update took $((SECONDS - started)) s"
+	say_dkms_time "$new_kernel"
 	check "dkms status shows kfw installed for $new_kernel" \
 		bash -c "dkms status kfw | grep -E '^kfw/.*, $new_kernel, [^:]*: installed'"
 	ko=$(find "/lib/modules/$new_kernel/updates/dkms" -name 'kfw.ko*' 2>/dev/null | head -n 1)

@@ -167,6 +167,6 @@ find "$cache/logs" -name '*.log' -printf '%T@ %p\n' | sort -rn | tail -n +31 | c
 
 echo "host-test: $boot boots in $((SECONDS - started)) s"
 echo "host-test: $passed passed, $failed failed"
-[[ $failed -eq 0 ]]
-exit
+[[ $failed -eq 0 ]] || exit 1
+exit 0
 }
