@@ -79,13 +79,7 @@ echo "host-test: image $image ($((SECONDS - started)) s)"
 
 mkdir -p "$cache/logs"
 work=$(mktemp -d "$cache/host-test.XXXXXX")
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-	local status=$?
-	rm -rf "$work"
-	exit "$status"
-}
-trap cleanup EXIT
+trap 'rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM HUP
 
 qemu-img create -q -f qcow2 -b "$image/root.img" -F raw "$work/root.qcow2"

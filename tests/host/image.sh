@@ -151,13 +151,7 @@ find "$cache" -maxdepth 1 -name 'host-image-*.tmp.*' -exec rm -rf --one-file-sys
 
 command -v mmdebstrap >/dev/null || die "no mmdebstrap (tests/deps.sh --host installs it)"
 work=$dest.tmp.$$
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-	local status=$?
-	rm -rf --one-file-system "$work"
-	exit "$status"
-}
-trap cleanup EXIT
+trap 'rm -rf --one-file-system "$work"' EXIT
 trap 'exit 130' INT TERM HUP
 mkdir -p "$work"
 
