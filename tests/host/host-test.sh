@@ -21,6 +21,12 @@
 # and this script starts it again on the same disks, on the kernel the guest
 # asked for (see guest.sh's KFW-HOST-NEXT).
 #
+# The debs are installed in the booted guest, not in a chroot at image
+# time: dkms then builds for the running kernel from the packages' own
+# scripts, as on a host, at the price of compiling under TCG (about a
+# minute; 6 s natively in a chroot). The kernel update covers the other case,
+# dkms building for a kernel installed but not running.
+#
 # The guest's test lines are printed as they come; the whole console of
 # each boot is kept under $KFW_CACHE/logs. A boot fails the run when it does
 # not finish in time, stops without saying what follows, or shows a kernel
@@ -28,7 +34,7 @@
 # "host-test: N passed, N failed"; the exit status is non-zero on a failure.
 #
 # Environment: KFW_HOST_BOOT_TIMEOUT (seconds for one boot, default 1800:
-# a boot compiles kfw under TCG, perhaps twice), KFW_VM_MEMORY (default 1G),
+# one boot may compile kfw and install a kernel under TCG), KFW_VM_MEMORY (default 1G),
 # KFW_VM_CPUS (default 2), KFW_CACHE (logs and the run's disks, default
 # ${XDG_CACHE_HOME:-~/.cache}/kfw), KFW_KERNEL_CACHE (the image, see image.sh).
 
