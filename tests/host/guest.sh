@@ -194,6 +194,10 @@ scenario_install() {
 	check "/etc/kfw/rules is a conffile of fwctl" \
 		bash -c "dpkg-query -W -f='\${Conffiles}\n' fwctl | grep -q '^ /etc/kfw/rules '"
 	check "kfw.service is enabled" systemctl is-enabled -q kfw.service
+	# Whichever package apt configured first, the filter runs once both are.
+	check "the kfw module is loaded after the install" test -d /sys/module/kfw
+	check "kfw.service is active after the install" systemctl is-active -q kfw.service
+	check "the default /etc/kfw/rules is in place" rules_are "$(cat /etc/kfw/rules)"
 }
 
 # After a boot: kfw loaded, kfw.service active with /etc/kfw/rules in place,

@@ -41,6 +41,7 @@ packages=(
 	systemd
 	systemd-sysv
 	udev
+	dbus
 	kmod
 	initramfs-tools
 	zstd
