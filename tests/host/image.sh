@@ -102,12 +102,15 @@ customize() {
 
 	# The test driver: the script on the second disk that host-test.sh makes
 	# for each run, started once the system is up, its output on the serial
-	# console where the host reads it.
+	# console where the host reads it. A driver that fails before it reboots
+	# or powers off powers off all the same, so the host need not wait for
+	# its timeout to learn it.
 	cat >"$root/etc/systemd/system/kfw-host-test.service" <<'EOF'
 [Unit]
 Description=kfw host test driver (tests/host/guest.sh)
 After=multi-user.target
 ConditionPathExists=/dev/vdb
+FailureAction=poweroff
 
 [Service]
 Type=oneshot
