@@ -141,7 +141,9 @@ fi
 cache=${KFW_KERNEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kfw}
 key=$( { cat "${BASH_SOURCE[0]}"; echo "$old_abi"; } | sha256sum | cut -c 1-16)
 dest=$cache/host-image-$key
+# The directory's time says when it was last used, for the pruning below.
 if [[ -f $dest/root.img ]]; then
+	touch "$dest"
 	echo "$dest"
 	exit 0
 fi
@@ -187,6 +189,10 @@ rm -rf --one-file-system "$work/root"
 
 mv "$work" "$dest"
 trap - EXIT
+# Images of other versions of this script, 750 MB each: keep the three used
+# last (another work tree may be on one of them).
+find "$cache" -maxdepth 1 -name 'host-image-*' ! -name '*.tmp.*' -type d -printf '%T@ %p\n' |
+	sort -rn | tail -n +4 | cut -d ' ' -f 2- | xargs -r rm -rf --one-file-system
 echo "image.sh: built $dest in $((SECONDS - started)) s: root.img $(du -h --apparent-size "$dest/root.img" | cut -f 1) ($(du -h "$dest/root.img" | cut -f 1) on disk)" >&2
 echo "$dest"
 exit 0
