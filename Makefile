@@ -93,7 +93,7 @@ fuzz fuzz-smoke: fwctl
 
 check: deps
 	tests/check.sh unit classifier first-run kunit bench-smoke $(SUITES) $(SUITES:%=%-debug) \
-		faults stress-smoke fuzz-smoke
+		faults stress-smoke fuzz-smoke host-test
 
 demo: deps
 	$(MAKE) stock-build

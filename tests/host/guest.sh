@@ -256,9 +256,67 @@ scenario_stop() {
 	check "rule set B is in place again" rules_are "$RULES_B"
 }
 
-# Scenarios of features still to come (fwctl restore --check, restore
-# --confirm SECONDS with fwctl confirm, counters kept by an unchanged
-# restore) go here, one function each, called from phase_boot.
+# restore --check has the kernel try the file and changes nothing.
+scenario_check() {
+	printf '%s' "$RULES_A" >/tmp/kfw-candidate
+	printf '%s' "${RULES_A}add in drop src 300.1.2.3
+" >/tmp/kfw-bad
+	check "fwctl restore --check of rule set A" fwctl restore --check /tmp/kfw-candidate
+	check "fwctl restore --check of a bad file fails" bash -c '! fwctl restore --check /tmp/kfw-bad'
+	check "the checks left rule set B" rules_are "$RULES_B"
+}
+
+# until_rules RULES SECONDS: wait for the host's rules to become RULES.
+until_rules() {
+	local deadline=$((SECONDS + $2))
+	until rules_are "$1" >/dev/null; do
+		((SECONDS < deadline)) || { rules_are "$1"; return 1; }
+		sleep 0.5
+	done
+}
+
+# restore --confirm from a session that dies at once, as an SSH session cut
+# off by its own rules would: the kernel puts rule set B back by itself.
+# Then a trial that is confirmed stays.
+scenario_confirm() {
+	local session
+	setsid bash -c 'fwctl restore --confirm 8 /tmp/kfw-candidate; exec sleep 600' </dev/null &>/dev/null &
+	session=$!
+	check "rule set A is on trial" until_rules "$RULES_A" 5
+	kill -KILL -- "-$session" 2>/dev/null
+	wait "$session" 2>/dev/null
+	check "fwctl list says how long is left" bash -c 'fwctl list | grep -E "^confirm within [0-9]+ s"'
+	check "unconfirmed, with its session gone, rule set B comes back by itself" \
+		until_rules "$RULES_B" 30
+	check "fwctl confirm has nothing left to confirm" bash -c '! fwctl confirm'
+
+	check "fwctl restore --confirm 60 of rule set A" fwctl restore --confirm 60 /tmp/kfw-candidate
+	pings 192.0.2.2 192.0.2.3 2001:db8::2 2001:db8::3 "rule set A on trial"
+	check "systemctl reload kfw is refused during the trial" bash -c '! systemctl reload kfw.service'
+	check "fwctl confirm" fwctl confirm
+	check "confirmed, rule set A stays" rules_are "$RULES_A"
+	check "systemctl reload kfw brings rule set B back" systemctl reload kfw.service
+	check "rule set B is in place" rules_are "$RULES_B"
+}
+
+# rule_counts COMMENT: "PACKETS BYTES" of the rule with that comment.
+rule_counts() {
+	fwctl list | awk -v c="comment \"$1\"" 'index($0, c) { print $4, $5 }'
+}
+
+# A reload of the same file keeps every rule's counters; --zero does not.
+scenario_counters() {
+	local before
+	pings 192.0.2.3 192.0.2.2 2001:db8::3 2001:db8::2 "rule set B"
+	before=$(rule_counts "host-test B")
+	check "the dropped ping was counted" bash -c "[[ '$before' =~ ^[1-9][0-9]*\ [1-9][0-9]*$ ]]"
+	check "systemctl reload kfw with the same file" systemctl reload kfw.service
+	check "the reload kept the counters" test "$(rule_counts "host-test B")" = "$before"
+	check "fwctl stats --prometheus has them" bash -c \
+		"fwctl stats --prometheus | grep -qE '^kfw_rule_packets_total\\{.*comment=\"host-test B\"\\} ${before%% *}$'"
+	check "fwctl restore --zero of the same file" fwctl restore --zero /etc/kfw/rules
+	check "zeroes them" test "$(rule_counts "host-test B")" = "0 0"
+}
 
 # The kernel update: apt installs the newer ABI from the image's own
 # repository, and dkms builds kfw for it from its postinst hook.
@@ -310,6 +368,9 @@ phase_boot() {
 	scenario_reload
 	scenario_bad_reload
 	scenario_stop
+	scenario_check
+	scenario_confirm
+	scenario_counters
 	next boot reboot
 }
 
