@@ -40,9 +40,33 @@ struct kfw_carry_entry {
 	struct kfw_counter count;
 };
 
+/*
+ * A hash of the fields most rules differ in, among those kfw_match_equal()
+ * compares: equal matches hash alike, and the rest is left to it.
+ */
+static u32 kfw_carry_match_hash(const struct kfw_match *match, u32 seed)
+{
+	u32 ports = 0, hash;
+
+	if (match->fields & KFW_MATCH_DPORT)
+		ports = match->dport.first << 16 | match->dport.last;
+	if (match->fields & KFW_MATCH_SPORT)
+		ports ^= match->sport.first << 8 | match->sport.last;
+	hash = jhash_3words(match->fields, match->family << 8 |
+			    (match->fields & KFW_MATCH_PROTO ? match->proto : 0),
+			    ports, seed);
+	if (match->fields & KFW_MATCH_SRC)
+		hash = jhash2(match->src.all, ARRAY_SIZE(match->src.all),
+			      hash ^ match->src_prefix);
+	if (match->fields & KFW_MATCH_DST)
+		hash = jhash2(match->dst.all, ARRAY_SIZE(match->dst.all),
+			      hash ^ match->dst_prefix);
+	return hash;
+}
+
 static u32 kfw_carry_hash(const struct kfw_rule *rule)
 {
-	return kfw_match_hash(&rule->match, rule->dir << 8 | rule->action);
+	return kfw_carry_match_hash(&rule->match, rule->dir << 8 | rule->action);
 }
 
 static bool kfw_carry_equal(const struct kfw_rule *a, const struct kfw_rule *b)

@@ -3,7 +3,6 @@
  * Does a packet satisfy a rule's match? The reference semantics of kfw.
  */
 
-#include <linux/jhash.h>
 #include <linux/string.h>
 
 #include "match.h"
@@ -119,6 +118,13 @@ bool kfw_match_packet(const struct kfw_match *match,
 	return true;
 }
 
+/* The bytes of an address that its family uses; the rest are zero anyway. */
+static bool kfw_match_addr_equal(const union nf_inet_addr *a,
+				 const union nf_inet_addr *b, u8 family)
+{
+	return !memcmp(a, b, family == NFPROTO_IPV4 ? sizeof(a->ip) : sizeof(a->ip6));
+}
+
 static bool kfw_match_payload_equal(const struct kfw_payload *a,
 				    const struct kfw_payload *b)
 {
@@ -146,10 +152,12 @@ bool kfw_match_equal(const struct kfw_match *a, const struct kfw_match *b)
 	if ((fields & KFW_MATCH_PROTO) && a->proto != b->proto)
 		return false;
 	if ((fields & KFW_MATCH_SRC) &&
-	    (a->src_prefix != b->src_prefix || !nf_inet_addr_cmp(&a->src, &b->src)))
+	    (a->src_prefix != b->src_prefix ||
+	     !kfw_match_addr_equal(&a->src, &b->src, a->family)))
 		return false;
 	if ((fields & KFW_MATCH_DST) &&
-	    (a->dst_prefix != b->dst_prefix || !nf_inet_addr_cmp(&a->dst, &b->dst)))
+	    (a->dst_prefix != b->dst_prefix ||
+	     !kfw_match_addr_equal(&a->dst, &b->dst, a->family)))
 		return false;
 	if ((fields & KFW_MATCH_SPORT) &&
 	    (a->sport.first != b->sport.first || a->sport.last != b->sport.last))
@@ -167,34 +175,4 @@ bool kfw_match_equal(const struct kfw_match *a, const struct kfw_match *b)
 		return false;
 	return !(fields & KFW_MATCH_PAYLOAD) ||
 	       kfw_match_payload_equal(a->payload, b->payload);
-}
-
-/**
- * kfw_match_hash() - a hash of the fields kfw_match_equal() compares
- * @match: the match
- * @seed: the hash seed
- *
- * Only the fields most rules tell apart by: equal matches hash alike, and
- * the rest is left to kfw_match_equal().
- *
- * Return: the hash.
- */
-u32 kfw_match_hash(const struct kfw_match *match, u32 seed)
-{
-	u32 ports = 0, hash;
-
-	if (match->fields & KFW_MATCH_DPORT)
-		ports = match->dport.first << 16 | match->dport.last;
-	if (match->fields & KFW_MATCH_SPORT)
-		ports ^= match->sport.first << 8 | match->sport.last;
-	hash = jhash_3words(match->fields, match->family << 8 |
-			    (match->fields & KFW_MATCH_PROTO ? match->proto : 0),
-			    ports, seed);
-	if (match->fields & KFW_MATCH_SRC)
-		hash = jhash2(match->src.all, ARRAY_SIZE(match->src.all),
-			      hash ^ match->src_prefix);
-	if (match->fields & KFW_MATCH_DST)
-		hash = jhash2(match->dst.all, ARRAY_SIZE(match->dst.all),
-			      hash ^ match->dst_prefix);
-	return hash;
 }

@@ -123,6 +123,5 @@ void kfw_match_prefix_mask(union nf_inet_addr *mask, u8 family, u8 prefix);
 bool kfw_match_packet(const struct kfw_match *match,
 		      const struct kfw_packet *pkt);
 bool kfw_match_equal(const struct kfw_match *a, const struct kfw_match *b);
-u32 kfw_match_hash(const struct kfw_match *match, u32 seed);
 
 #endif /* _KFW_MATCH_H */
