@@ -171,7 +171,7 @@ endif
 # The packages are built with Debian's tools in a copy of the tree: the files
 # git knows or would add (so no build output), with ctl/debian as debian/.
 # The .deb files land beside the copy.
-BUILD_DEB_DIR ?= $(HOME)/.cache/kfw/deb
+BUILD_DEB_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/kfw/deb
 DEB_SRC = $(BUILD_DEB_DIR)/kfw-$(VERSION)
 
 deb:
