@@ -68,7 +68,7 @@ stock-build:
 	$(MAKE) KDIR=$(STOCK_KDIR) module fwctl
 
 # The VM suites, on the stock kernel and on the debug kernel.
-SUITES = integration stateful userns
+SUITES = integration stateful userns language
 
 $(SUITES): stock-build
 	$(VM) --kernel $(STOCK_KERNEL) --quiet tests/vm/$@.sh

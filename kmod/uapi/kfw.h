@@ -272,6 +272,22 @@ enum kfw_rule_attr {
 	KFW_RULE_A_LOG_RATE,	/* u32, lines per minute, 1 to KFW_LOG_RATE_MAX */
 	KFW_RULE_A_LOG_BURST,	/* u32, 1 to KFW_LOG_BURST_MAX */
 	KFW_RULE_A_COMMENT,	/* NUL-terminated string, < KFW_COMMENT_MAX */
+	KFW_RULE_A_TIMEOUT,	/* u64, milliseconds to live (left, in replies) */
+	KFW_RULE_A_OVER_RATE,	/* u32, packets per KFW_RULE_A_OVER_PERIOD */
+	KFW_RULE_A_OVER_PERIOD,	/* u32, seconds: 1, 60 or 3600 */
+	KFW_RULE_A_OVER_BURST,	/* u32 */
+	KFW_RULE_A_OVER_PER_SRC, /* flag */
+	KFW_RULE_A_OVER_SOURCES, /* u32, sources tracked; replies only */
+	KFW_RULE_A_NEGATE,	/* u8, KFW_NEGATE_* bits */
+	KFW_RULE_A_SRC_LIST,	/* nest: KFW_LIST_A_ELEM nests */
+	KFW_RULE_A_DST_LIST,	/* nest: KFW_LIST_A_ELEM nests */
+	KFW_RULE_A_SPORT_LIST,	/* nest: KFW_LIST_A_ELEM nests */
+	KFW_RULE_A_DPORT_LIST,	/* nest: KFW_LIST_A_ELEM nests */
+	KFW_RULE_A_PROTO_LIST,	/* nest: KFW_LIST_A_ELEM nests */
+	KFW_RULE_A_UID_FIRST,	/* u32 */
+	KFW_RULE_A_UID_LAST,	/* u32 */
+	KFW_RULE_A_GID_FIRST,	/* u32 */
+	KFW_RULE_A_GID_LAST,	/* u32 */
 	__KFW_RULE_A_MAX
 };
 
@@ -297,6 +313,8 @@ enum kfw_packet_attr {
 	KFW_PACKET_A_STATE,	/* u8 */
 	KFW_PACKET_A_ICMP_TYPE,	/* u8 */
 	KFW_PACKET_A_ICMP_CODE,	/* u8 */
+	KFW_PACKET_A_UID,	/* u32 */
+	KFW_PACKET_A_GID,	/* u32 */
 	__KFW_PACKET_A_MAX
 };
 
