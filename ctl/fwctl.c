@@ -308,6 +308,7 @@ static int show_table(void (*print)(const struct fwnl_info *info,
 	print(&info, rules, count);
 	ret = finish_output();
 out:
+	rule_release_all(rules, count);
 	free(rules);
 	fwnl_close(nl);
 	return ret;
@@ -561,6 +562,7 @@ static int cmd_stats(int argc, char *argv[])
 			show_stats_text(stdout, &info);
 		ret = finish_output();
 	}
+	rule_release_all(rules, count);
 	free(rules);
 	fwnl_close(nl);
 	return ret;

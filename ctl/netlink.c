@@ -32,7 +32,7 @@
  */
 #define RECV_BUF_SIZE	(128 << 10)
 /* Room for any single request but the REPLACE_RULES batches. */
-#define REQUEST_MAX	1024
+#define REQUEST_MAX	(16 << 10)	/* a rule with two lists of 64 IPv6 prefixes */
 /* Socket buffers: big enough for the batches below and for fast dumps. */
 #define SOCK_BUF_SIZE	(4 << 20)
 /* The most REPLACE_RULES bytes sent in one sendmsg(). */
@@ -133,6 +133,34 @@ static const struct attr_policy rule_policy[KFW_RULE_A_MAX + 1] = {
 	[KFW_RULE_A_LOG_RATE]	= { MNL_TYPE_U32 },
 	[KFW_RULE_A_LOG_BURST]	= { MNL_TYPE_U32 },
 	[KFW_RULE_A_COMMENT]	= { MNL_TYPE_NUL_STRING },
+	[KFW_RULE_A_NEGATE]	= { MNL_TYPE_U8 },
+	[KFW_RULE_A_SRC_LIST]	= { MNL_TYPE_NESTED },
+	[KFW_RULE_A_DST_LIST]	= { MNL_TYPE_NESTED },
+	[KFW_RULE_A_SPORT_LIST]	= { MNL_TYPE_NESTED },
+	[KFW_RULE_A_DPORT_LIST]	= { MNL_TYPE_NESTED },
+	[KFW_RULE_A_PROTO_LIST]	= { MNL_TYPE_NESTED },
+	[KFW_RULE_A_UID_FIRST]	= { MNL_TYPE_U32 },
+	[KFW_RULE_A_UID_LAST]	= { MNL_TYPE_U32 },
+	[KFW_RULE_A_GID_FIRST]	= { MNL_TYPE_U32 },
+	[KFW_RULE_A_GID_LAST]	= { MNL_TYPE_U32 },
+};
+
+static const struct attr_policy elem_policy[KFW_ELEM_A_MAX + 1] = {
+	[KFW_ELEM_A_IP4]	= { MNL_TYPE_BINARY, 4 },
+	[KFW_ELEM_A_IP6]	= { MNL_TYPE_BINARY, 16 },
+	[KFW_ELEM_A_PREFIX]	= { MNL_TYPE_U8 },
+	[KFW_ELEM_A_FIRST]	= { MNL_TYPE_U16 },
+	[KFW_ELEM_A_LAST]	= { MNL_TYPE_U16 },
+	[KFW_ELEM_A_PROTO]	= { MNL_TYPE_U8 },
+};
+
+/* The list attribute of each field of struct rule_lists. */
+static const uint16_t list_attrs[RULE_LISTS] = {
+	[RULE_LIST_SRC]		= KFW_RULE_A_SRC_LIST,
+	[RULE_LIST_DST]		= KFW_RULE_A_DST_LIST,
+	[RULE_LIST_SPORT]	= KFW_RULE_A_SPORT_LIST,
+	[RULE_LIST_DPORT]	= KFW_RULE_A_DPORT_LIST,
+	[RULE_LIST_PROTO]	= KFW_RULE_A_PROTO_LIST,
 };
 
 static const struct attr_policy hook_policy[KFW_HOOK_A_MAX + 1] = {
@@ -642,9 +670,86 @@ static void get_ports(struct rule_ports *p, const struct nlattr *first,
 	p->last = last ? mnl_attr_get_u16(last) : p->first;
 }
 
+static void get_owner(const struct nlattr *first, const struct nlattr *last,
+		      bool *has, uint32_t *lo, uint32_t *hi)
+{
+	if (!first)
+		return;
+	*has = true;
+	*lo = mnl_attr_get_u32(first);
+	*hi = last ? mnl_attr_get_u32(last) : *lo;
+}
+
+/*
+ * The elements of list @lf into @r's lists, element 0 also into the field
+ * itself, as rule_parse() leaves them.
+ */
+static int get_list(struct reply *rp, const struct nlattr *list,
+		    enum rule_list_field lf, struct rule *r)
+{
+	struct rule_lists *lists = rule_lists(r);
+	const struct nlattr *elem;
+	unsigned int n = 0;
+
+	if (!lists) {
+		errno = ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	mnl_attr_for_each_nested(elem, list) {
+		const struct nlattr *tb[KFW_ELEM_A_MAX + 1] = { NULL };
+
+		if (n == KFW_LIST_MAX || mnl_attr_get_type(elem) != KFW_LIST_A_ELEM ||
+		    parse_nest(elem, elem_policy, KFW_ELEM_A_MAX, tb) < 0)
+			return malformed(rp, "bad list in KFW_A_RULE");
+		switch (lf) {
+		case RULE_LIST_SRC:
+		case RULE_LIST_DST:
+			if (get_addr(&lists->addr[lf][n], tb[KFW_ELEM_A_IP4],
+				     tb[KFW_ELEM_A_IP6], tb[KFW_ELEM_A_PREFIX]) ||
+			    !lists->addr[lf][n].family)
+				return malformed(rp, "bad list address in KFW_A_RULE");
+			break;
+		case RULE_LIST_SPORT:
+		case RULE_LIST_DPORT:
+			if (!tb[KFW_ELEM_A_FIRST])
+				return malformed(rp, "bad list port in KFW_A_RULE");
+			get_ports(&lists->port[lf - RULE_LIST_SPORT][n],
+				  tb[KFW_ELEM_A_FIRST], tb[KFW_ELEM_A_LAST]);
+			break;
+		default:
+			if (!tb[KFW_ELEM_A_PROTO])
+				return malformed(rp, "bad list protocol in KFW_A_RULE");
+			lists->proto[n] = mnl_attr_get_u8(tb[KFW_ELEM_A_PROTO]);
+		}
+		n++;
+	}
+	if (!n)
+		return malformed(rp, "empty list in KFW_A_RULE");
+	lists->len[lf] = (uint8_t)n;
+	switch (lf) {
+	case RULE_LIST_SRC:
+		r->src = lists->addr[lf][0];
+		break;
+	case RULE_LIST_DST:
+		r->dst = lists->addr[lf][0];
+		break;
+	case RULE_LIST_SPORT:
+		r->sport = lists->port[0][0];
+		break;
+	case RULE_LIST_DPORT:
+		r->dport = lists->port[1][0];
+		break;
+	default:
+		r->has_proto = true;
+		r->proto = lists->proto[0];
+	}
+	return MNL_CB_OK;
+}
+
 static int get_rule(struct reply *rp, const struct nlattr *nest, struct rule *r)
 {
 	const struct nlattr *tb[KFW_RULE_A_MAX + 1] = { NULL };
+	int lf;
 
 	memset(r, 0, sizeof(*r));
 	if (parse_nest(nest, rule_policy, KFW_RULE_A_MAX, tb) < 0)
@@ -711,6 +816,16 @@ static int get_rule(struct reply *rp, const struct nlattr *nest, struct rule *r)
 		r->packets = mnl_attr_get_u64(tb[KFW_RULE_A_PACKETS]);
 	if (tb[KFW_RULE_A_BYTES])
 		r->bytes = mnl_attr_get_u64(tb[KFW_RULE_A_BYTES]);
+	if (tb[KFW_RULE_A_NEGATE])
+		r->negate = mnl_attr_get_u8(tb[KFW_RULE_A_NEGATE]);
+	for (lf = 0; lf < RULE_LISTS; lf++)
+		if (tb[list_attrs[lf]] &&
+		    get_list(rp, tb[list_attrs[lf]], (enum rule_list_field)lf, r) < 0)
+			return MNL_CB_ERROR;
+	get_owner(tb[KFW_RULE_A_UID_FIRST], tb[KFW_RULE_A_UID_LAST], &r->has_uid,
+		  &r->uid_first, &r->uid_last);
+	get_owner(tb[KFW_RULE_A_GID_FIRST], tb[KFW_RULE_A_GID_LAST], &r->has_gid,
+		  &r->gid_first, &r->gid_last);
 	return MNL_CB_OK;
 }
 
@@ -773,6 +888,7 @@ int fwnl_get_rules(struct fwnl *nl, struct rule **rules, size_t *count,
 			if (sock_open(nl, e))
 				break;
 		}
+		rule_release_all(list.rules, list.count);
 		list.count = 0;
 		nlh = put_kfw_header(nl, buf, KFW_CMD_GET_RULES, NLM_F_DUMP);
 		if (request(nl, nlh, rule_cb, &list, e) == 0) {
@@ -787,6 +903,7 @@ int fwnl_get_rules(struct fwnl *nl, struct rule **rules, size_t *count,
 		snprintf(e->msg, sizeof(e->msg),
 			 "the table kept changing, gave up after %d tries",
 			 DUMP_TRIES);
+	rule_release_all(list.rules, list.count);
 	free(list.rules);
 	return -1;
 }
@@ -849,6 +966,73 @@ static bool put_rule_extra(struct nlmsghdr *nlh, size_t buflen,
 					r->comment));
 }
 
+/* A field of more than one value, as its list attribute. */
+static bool put_list(struct nlmsghdr *nlh, size_t buflen, const struct rule_lists *l,
+		     enum rule_list_field lf)
+{
+	struct nlattr *list = mnl_attr_nest_start_check(nlh, buflen, list_attrs[lf]);
+	unsigned int i;
+
+	if (!list)
+		return false;
+	for (i = 0; i < l->len[lf]; i++) {
+		struct nlattr *elem = mnl_attr_nest_start_check(nlh, buflen, KFW_LIST_A_ELEM);
+		bool ok;
+
+		if (!elem)
+			return false;
+		switch (lf) {
+		case RULE_LIST_SRC:
+		case RULE_LIST_DST:
+			ok = put_addr(nlh, buflen, &l->addr[lf][i], KFW_ELEM_A_IP4,
+				      KFW_ELEM_A_IP6, KFW_ELEM_A_PREFIX);
+			break;
+		case RULE_LIST_SPORT:
+		case RULE_LIST_DPORT:
+			ok = put_ports(nlh, buflen, &l->port[lf - RULE_LIST_SPORT][i],
+				       KFW_ELEM_A_FIRST, KFW_ELEM_A_LAST);
+			break;
+		default:
+			ok = mnl_attr_put_u8_check(nlh, buflen, KFW_ELEM_A_PROTO, l->proto[i]);
+		}
+		if (!ok)
+			return false;
+		mnl_attr_nest_end(nlh, elem);
+	}
+	mnl_attr_nest_end(nlh, list);
+	return true;
+}
+
+static bool put_range(struct nlmsghdr *nlh, size_t buflen, bool has,
+		      uint16_t first_attr, uint32_t first, uint16_t last_attr, uint32_t last)
+{
+	return !has || (mnl_attr_put_u32_check(nlh, buflen, first_attr, first) &&
+			mnl_attr_put_u32_check(nlh, buflen, last_attr, last));
+}
+
+/* What lists, negations and owners add to put_rule(). */
+static bool put_rule_more(struct nlmsghdr *nlh, size_t buflen, const struct rule *r)
+{
+	unsigned int lf;
+
+	if (r->negate && !mnl_attr_put_u8_check(nlh, buflen, KFW_RULE_A_NEGATE, r->negate))
+		return false;
+	for (lf = 0; r->lists && lf < RULE_LISTS; lf++)
+		if (r->lists->len[lf] > 1 &&
+		    !put_list(nlh, buflen, r->lists, (enum rule_list_field)lf))
+			return false;
+	return put_range(nlh, buflen, r->has_uid, KFW_RULE_A_UID_FIRST, r->uid_first,
+			 KFW_RULE_A_UID_LAST, r->uid_last) &&
+	       put_range(nlh, buflen, r->has_gid, KFW_RULE_A_GID_FIRST, r->gid_first,
+			 KFW_RULE_A_GID_LAST, r->gid_last);
+}
+
+/* Is field @lf of @r sent as a list rather than as its single value? */
+static bool listed(const struct rule *r, enum rule_list_field lf)
+{
+	return r->lists && r->lists->len[lf] > 1;
+}
+
 /*
  * Appends @r as a nest of type @type, or leaves the message as it was and
  * returns false if the nest would end past @buflen bytes of message.
@@ -862,18 +1046,23 @@ static bool put_rule(struct nlmsghdr *nlh, size_t buflen, uint16_t type,
 		return false;
 	if (!mnl_attr_put_u8_check(nlh, buflen, KFW_RULE_A_DIR, r->dir) ||
 	    !mnl_attr_put_u8_check(nlh, buflen, KFW_RULE_A_ACTION, r->action) ||
-	    (r->has_proto &&
+	    (r->has_proto && !listed(r, RULE_LIST_PROTO) &&
 	     !mnl_attr_put_u8_check(nlh, buflen, KFW_RULE_A_PROTO, r->proto)) ||
-	    !put_addr(nlh, buflen, &r->src, KFW_RULE_A_SRC_IP4,
-		      KFW_RULE_A_SRC_IP6, KFW_RULE_A_SRC_PREFIX) ||
-	    !put_addr(nlh, buflen, &r->dst, KFW_RULE_A_DST_IP4,
-		      KFW_RULE_A_DST_IP6, KFW_RULE_A_DST_PREFIX) ||
-	    !put_ports(nlh, buflen, &r->sport, KFW_RULE_A_SPORT_FIRST,
-		       KFW_RULE_A_SPORT_LAST) ||
-	    !put_ports(nlh, buflen, &r->dport, KFW_RULE_A_DPORT_FIRST,
-		       KFW_RULE_A_DPORT_LAST) ||
+	    (!listed(r, RULE_LIST_SRC) &&
+	     !put_addr(nlh, buflen, &r->src, KFW_RULE_A_SRC_IP4,
+		       KFW_RULE_A_SRC_IP6, KFW_RULE_A_SRC_PREFIX)) ||
+	    (!listed(r, RULE_LIST_DST) &&
+	     !put_addr(nlh, buflen, &r->dst, KFW_RULE_A_DST_IP4,
+		       KFW_RULE_A_DST_IP6, KFW_RULE_A_DST_PREFIX)) ||
+	    (!listed(r, RULE_LIST_SPORT) &&
+	     !put_ports(nlh, buflen, &r->sport, KFW_RULE_A_SPORT_FIRST,
+			KFW_RULE_A_SPORT_LAST)) ||
+	    (!listed(r, RULE_LIST_DPORT) &&
+	     !put_ports(nlh, buflen, &r->dport, KFW_RULE_A_DPORT_FIRST,
+			KFW_RULE_A_DPORT_LAST)) ||
 	    (r->iface[0] &&
 	     !mnl_attr_put_strz_check(nlh, buflen, KFW_RULE_A_IFACE, r->iface)) ||
+	    !put_rule_more(nlh, buflen, r) ||
 	    !put_rule_extra(nlh, buflen, r)) {
 		mnl_attr_nest_cancel(nlh, nest);
 		return false;
@@ -1042,7 +1231,11 @@ static bool put_packet(struct nlmsghdr *nlh, size_t buflen,
 				    p->icmp_type)) ||
 	    (p->has_icmp_code &&
 	     !mnl_attr_put_u8_check(nlh, buflen, KFW_PACKET_A_ICMP_CODE,
-				    p->icmp_code))) {
+				    p->icmp_code)) ||
+	    (p->has_uid &&
+	     !mnl_attr_put_u32_check(nlh, buflen, KFW_PACKET_A_UID, p->uid)) ||
+	    (p->has_gid &&
+	     !mnl_attr_put_u32_check(nlh, buflen, KFW_PACKET_A_GID, p->gid))) {
 		mnl_attr_nest_cancel(nlh, nest);
 		return false;
 	}

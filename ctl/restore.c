@@ -242,6 +242,7 @@ int restore_parse(struct restore *rs, FILE *in, const char *name,
  */
 void restore_free(struct restore *rs)
 {
+	rule_release_all(rs->rules, rs->count);
 	free(rs->rules);
 	free(rs->lines);
 	memset(rs, 0, sizeof(*rs));

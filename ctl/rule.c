@@ -17,8 +17,11 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -34,6 +37,8 @@ enum field {
 	FIELD_ICMP_TYPE,
 	FIELD_ICMP_CODE,
 	FIELD_IFACE,
+	FIELD_UID,
+	FIELD_GID,
 	FIELD_STATE,
 	FIELD_PAYLOAD,
 	FIELD_PAYLOAD_HEX,
@@ -67,6 +72,8 @@ static const struct {
 	[FIELD_ICMP_TYPE]	= { "icmp-type",	KIND_VALUE },
 	[FIELD_ICMP_CODE]	= { "icmp-code",	KIND_VALUE },
 	[FIELD_IFACE]		= { "iface",		KIND_VALUE },
+	[FIELD_UID]		= { "uid",		KIND_VALUE },
+	[FIELD_GID]		= { "gid",		KIND_VALUE },
 	[FIELD_STATE]		= { "state",		KIND_VALUE },
 	[FIELD_PAYLOAD]		= { "payload",		KIND_TEXT },
 	[FIELD_PAYLOAD_HEX]	= { "payload-hex",	KIND_VALUE },
@@ -83,7 +90,31 @@ static const struct {
 #define PACKET_FIELDS	(BIT(FIELD_PROTO) | BIT(FIELD_SRC) | BIT(FIELD_DST) | \
 			 BIT(FIELD_SPORT) | BIT(FIELD_DPORT) | BIT(FIELD_IFACE) | \
 			 BIT(FIELD_STATE) | BIT(FIELD_ICMP_TYPE) | \
-			 BIT(FIELD_ICMP_CODE))
+			 BIT(FIELD_ICMP_CODE) | BIT(FIELD_UID) | BIT(FIELD_GID))
+
+/* The fields that may hold a list, and their index in struct rule_lists. */
+static const struct {
+	enum field field;
+	enum rule_list_field list;
+} list_fields[] = {
+	{ FIELD_PROTO,	RULE_LIST_PROTO },
+	{ FIELD_SRC,	RULE_LIST_SRC },
+	{ FIELD_DST,	RULE_LIST_DST },
+	{ FIELD_SPORT,	RULE_LIST_SPORT },
+	{ FIELD_DPORT,	RULE_LIST_DPORT },
+};
+
+/* The fields that `!=` may negate, and their KFW_NEGATE_* bit. */
+static const struct {
+	enum field field;
+	uint8_t bit;
+} negatable[] = {
+	{ FIELD_SRC,	KFW_NEGATE_SRC },
+	{ FIELD_DST,	KFW_NEGATE_DST },
+	{ FIELD_SPORT,	KFW_NEGATE_SPORT },
+	{ FIELD_DPORT,	KFW_NEGATE_DPORT },
+	{ FIELD_IFACE,	KFW_NEGATE_IFACE },
+};
 
 static const struct {
 	const char *name;
@@ -733,6 +764,165 @@ static int parse_port(struct rule_ports *p, const char *val, char *err, size_t e
 }
 
 /*
+ * "N", "N-M" or a name the system knows, as a user (or with @gid, a group);
+ * a test packet (@single) has one owner, not a range.
+ */
+static int parse_owner(struct rule *r, bool gid, bool single, const char *val,
+		       char *err, size_t errlen)
+{
+	const char *dash = strchr(val, '-');
+	uint64_t first, last;
+
+	if (parse_uint(val, strlen(val), UINT32_MAX - 1, &first)) {
+		last = first;
+	} else if (dash && !single &&
+		   parse_uint(val, (size_t)(dash - val), UINT32_MAX - 1, &first) &&
+		   parse_uint(dash + 1, strlen(dash + 1), UINT32_MAX - 1, &last)) {
+		if (first > last)
+			return fail(err, errlen, "invalid %s range '%s'",
+				    gid ? "group" : "user", val);
+	} else if (gid) {
+		const struct group *g = *val ? getgrnam(val) : NULL;
+
+		if (!g)
+			return fail(err, errlen, "unknown group '%s'", val);
+		first = last = g->gr_gid;
+	} else {
+		const struct passwd *pw = *val ? getpwnam(val) : NULL;
+
+		if (!pw)
+			return fail(err, errlen, "unknown user '%s'", val);
+		first = last = pw->pw_uid;
+	}
+	if (gid) {
+		r->has_gid = true;
+		r->gid_first = (uint32_t)first;
+		r->gid_last = (uint32_t)last;
+	} else {
+		r->has_uid = true;
+		r->uid_first = (uint32_t)first;
+		r->uid_last = (uint32_t)last;
+	}
+	return 0;
+}
+
+/**
+ * rule_lists() - the lists of a rule, made on first use
+ * @r: the rule
+ *
+ * Return: @r->lists, or NULL without memory.
+ */
+struct rule_lists *rule_lists(struct rule *r)
+{
+	if (!r->lists)
+		r->lists = calloc(1, sizeof(*r->lists));
+	return r->lists;
+}
+
+/**
+ * rule_release() - free what a rule owns: its lists
+ * @r: the rule; its fields stay readable, its lists are gone
+ */
+void rule_release(struct rule *r)
+{
+	free(r->lists);
+	r->lists = NULL;
+}
+
+/**
+ * rule_release_all() - rule_release() each rule of an array
+ * @rules: the rules
+ * @count: how many
+ */
+void rule_release_all(struct rule *rules, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		rule_release(&rules[i]);
+}
+
+static int parse_field(struct rule *r, enum field f, const char *val,
+		       bool packet, char *err, size_t errlen);
+
+/* The noun of a field's "invalid ..." message. */
+static const char *list_noun(enum rule_list_field lf)
+{
+	switch (lf) {
+	case RULE_LIST_SRC:
+	case RULE_LIST_DST:
+		return "address";
+	case RULE_LIST_SPORT:
+	case RULE_LIST_DPORT:
+		return "port";
+	default:
+		return "protocol";
+	}
+}
+
+/*
+ * "A,B,...": each element as the field's single value would be; element 0
+ * also becomes the field's single value.
+ */
+static int parse_list(struct rule *r, enum field f, enum rule_list_field lf,
+		      const char *val, char *err, size_t errlen)
+{
+	struct rule_lists *lists = rule_lists(r);
+	char elem[INET6_ADDRSTRLEN + 8], cut[RULE_TOKEN_SHOWN + 4];
+	const char *p = val;
+	unsigned int n = 0;
+	struct rule one;
+
+	if (!lists)
+		return fail(err, errlen, "out of memory");
+	for (;;) {
+		size_t len = strcspn(p, ",");
+
+		if (len == 0)
+			return fail(err, errlen, "empty element in '%s'",
+				    shown(val, cut, sizeof(cut)));
+		if (n == KFW_LIST_MAX)
+			return fail(err, errlen, "more than %d elements in '%s'",
+				    KFW_LIST_MAX, shown(val, cut, sizeof(cut)));
+		if (len >= sizeof(elem))
+			return fail(err, errlen, "invalid %s '%.*s'", list_noun(lf),
+				    RULE_TOKEN_SHOWN, p);
+		memcpy(elem, p, len);
+		elem[len] = '\0';
+		memset(&one, 0, sizeof(one));
+		if (parse_field(&one, f, elem, false, err, errlen))
+			return -1;
+		switch (lf) {
+		case RULE_LIST_SRC:
+		case RULE_LIST_DST:
+			lists->addr[lf][n] = lf == RULE_LIST_SRC ? one.src : one.dst;
+			if (lists->addr[lf][n].family != lists->addr[lf][0].family)
+				return fail(err, errlen, "addresses of different families in '%s'",
+					    shown(val, cut, sizeof(cut)));
+			break;
+		case RULE_LIST_SPORT:
+			lists->port[0][n] = one.sport;
+			break;
+		case RULE_LIST_DPORT:
+			lists->port[1][n] = one.dport;
+			break;
+		default:
+			lists->proto[n] = one.proto;
+		}
+		n++;
+		if (!p[len])
+			break;
+		p += len + 1;
+	}
+	lists->len[lf] = (uint8_t)n;
+	/* Element 0 stands for the whole list where one value is enough. */
+	n = (unsigned int)strcspn(val, ",");
+	memcpy(elem, val, n);
+	elem[n] = '\0';
+	return parse_field(r, f, elem, false, err, errlen);
+}
+
+/*
  * Parses one value. @packet selects the `fwctl test` forms: hosts, single
  * ports and one state. An ICMP type name is only checked to exist here.
  */
@@ -762,6 +952,10 @@ static int parse_field(struct rule *r, enum field f, const char *val,
 		return parse_byte(&r->icmp_code, val, "icmp code", err, errlen);
 	case FIELD_IFACE:
 		return parse_iface(r, val, err, errlen);
+	case FIELD_UID:
+		return parse_owner(r, false, packet, val, err, errlen);
+	case FIELD_GID:
+		return parse_owner(r, true, packet, val, err, errlen);
 	case FIELD_STATE:
 		return parse_state(&r->state, val, packet, err, errlen);
 	case FIELD_PAYLOAD:
@@ -783,6 +977,28 @@ static int parse_field(struct rule *r, enum field f, const char *val,
 	return fail(err, errlen, "internal error: field %d", (int)f);
 }
 
+/* The KFW_NEGATE_* bit of a field, 0 if `!=` cannot negate it. */
+static uint8_t negation_bit(enum field f)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(negatable); i++)
+		if (negatable[i].field == f)
+			return negatable[i].bit;
+	return 0;
+}
+
+/* The list index of a field, -1 if it takes no list. */
+static int list_field(enum field f)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(list_fields); i++)
+		if (list_fields[i].field == f)
+			return list_fields[i].list;
+	return -1;
+}
+
 static int lookup_field(const char *name, unsigned int allowed)
 {
 	int f;
@@ -797,14 +1013,33 @@ static int lookup_field(const char *name, unsigned int allowed)
  * The checks that need the whole rule, in a fixed order so that the order
  * of the tokens never changes which error the user sees.
  */
+/* Ports need every protocol of the rule to be TCP or UDP. */
+static bool ports_allowed(const struct rule *r)
+{
+	unsigned int i, n = r->lists ? r->lists->len[RULE_LIST_PROTO] : 0;
+
+	if (!r->has_proto)
+		return false;
+	if (n < 2)
+		return r->proto == IPPROTO_TCP || r->proto == IPPROTO_UDP;
+	for (i = 0; i < n; i++)
+		if (r->lists->proto[i] != IPPROTO_TCP && r->lists->proto[i] != IPPROTO_UDP)
+			return false;
+	return true;
+}
+
+static bool has_list(const struct rule *r, enum rule_list_field lf)
+{
+	return r->lists && r->lists->len[lf] > 1;
+}
+
 static int check_rule(struct rule *r, unsigned int seen, const char *first_port_kw,
 		      const char *icmp_type_val, char *err, size_t errlen)
 {
-	bool icmp = r->has_proto &&
+	bool icmp = r->has_proto && !has_list(r, RULE_LIST_PROTO) &&
 		    (r->proto == IPPROTO_ICMP || r->proto == IPPROTO_ICMPV6);
 
-	if (first_port_kw && !(r->has_proto &&
-			       (r->proto == IPPROTO_TCP || r->proto == IPPROTO_UDP)))
+	if (first_port_kw && !ports_allowed(r))
 		return fail(err, errlen, "'%s' needs proto tcp or udp", first_port_kw);
 	if (r->src.family && r->dst.family && r->src.family != r->dst.family)
 		return fail(err, errlen, "src and dst are of different families");
@@ -837,7 +1072,8 @@ static int parse_matches(struct rule *r, int argc, char *const argv[],
 	const char *first_port_kw = NULL;
 	const char *icmp_type_val = NULL;
 	unsigned int seen = 0;
-	int i = 0;
+	const char *val;
+	int i = 0, lf, step;
 
 	while (i < argc) {
 		int f = lookup_field(argv[i], allowed);
@@ -854,13 +1090,29 @@ static int parse_matches(struct rule *r, int argc, char *const argv[],
 		}
 		if (i + 1 >= argc)
 			return fail(err, errlen, "missing value for '%s'", argv[i]);
-		if (parse_field(r, (enum field)f, argv[i + 1], packet, err, errlen))
+		val = argv[i + 1];
+		step = 2;
+		if (!strcmp(val, "!=")) {
+			uint8_t bit = packet ? 0 : negation_bit((enum field)f);
+
+			if (!bit)
+				return fail(err, errlen, "'!=' cannot negate '%s'", argv[i]);
+			if (i + 2 >= argc)
+				return fail(err, errlen, "missing value for '%s'", argv[i]);
+			r->negate |= bit;
+			val = argv[i + 2];
+			step = 3;
+		}
+		lf = packet ? -1 : list_field((enum field)f);
+		if (lf >= 0 && strchr(val, ',') ?
+		    parse_list(r, (enum field)f, (enum rule_list_field)lf, val, err, errlen) :
+		    parse_field(r, (enum field)f, val, packet, err, errlen))
 			return -1;
 		if ((f == FIELD_SPORT || f == FIELD_DPORT) && !first_port_kw)
 			first_port_kw = fields[f].name;
 		if (f == FIELD_ICMP_TYPE)
-			icmp_type_val = argv[i + 1];
-		i += 2;
+			icmp_type_val = val;
+		i += step;
 	}
 	return check_rule(r, seen, first_port_kw, icmp_type_val, err, errlen);
 }
@@ -894,7 +1146,12 @@ int rule_parse(struct rule *r, int argc, char *const argv[],
 		return fail(err, errlen, "missing action");
 	if (rule_parse_verdict(argv[1], &r->action))
 		return fail(err, errlen, "invalid action '%s'", argv[1]);
-	return parse_matches(r, argc - 2, argv + 2, false, err, errlen);
+	if (parse_matches(r, argc - 2, argv + 2, false, err, errlen))
+		return -1;
+	if ((r->has_uid || r->has_gid) && r->dir != KFW_DIR_OUT)
+		return fail(err, errlen, "'%s' matches only on out",
+			    r->has_uid ? "uid" : "gid");
+	return 0;
 }
 
 /**
@@ -940,6 +1197,10 @@ int rule_parse_packet(struct rule_packet *p, int argc, char *const argv[],
 	p->icmp_type = r.icmp_type;
 	p->has_icmp_code = r.has_icmp_code;
 	p->icmp_code = r.icmp_code;
+	p->has_uid = r.has_uid;
+	p->uid = r.uid_first;
+	p->has_gid = r.has_gid;
+	p->gid = r.gid_first;
 	return 0;
 }
 
@@ -1200,6 +1461,10 @@ static bool field_present(const struct rule *r, enum field f, bool all)
 		return r->has_icmp_code;
 	case FIELD_IFACE:
 		return r->iface[0];
+	case FIELD_UID:
+		return r->has_uid;
+	case FIELD_GID:
+		return r->has_gid;
 	case FIELD_STATE:
 		return r->state;
 	case FIELD_PAYLOAD:
@@ -1222,6 +1487,50 @@ static bool field_present(const struct rule *r, enum field f, bool all)
 	return false;
 }
 
+static void format_range(struct sbuf *sb, uint32_t first, uint32_t last)
+{
+	sb_put_u64(sb, first);
+	if (last != first) {
+		sb_putc(sb, '-');
+		sb_put_u64(sb, last);
+	}
+}
+
+/* A field that may hold a list: "[!= ]ELEM[,ELEM...]". */
+static void list_value(struct sbuf *sb, const struct rule *r, enum field f)
+{
+	int lf = list_field(f);
+	unsigned int i, n = lf >= 0 && r->lists ? r->lists->len[lf] : 0;
+
+	if (r->negate & negation_bit(f))
+		sb_puts(sb, "!= ");
+	for (i = 0; i < (n > 1 ? n : 1); i++) {
+		const struct rule_lists *l = r->lists;
+
+		if (i)
+			sb_putc(sb, ',');
+		switch (f) {
+		case FIELD_PROTO:
+			format_proto(sb, n > 1 ? l->proto[i] : r->proto);
+			break;
+		case FIELD_SRC:
+			format_addr(sb, n > 1 ? &l->addr[RULE_LIST_SRC][i] : &r->src);
+			break;
+		case FIELD_DST:
+			format_addr(sb, n > 1 ? &l->addr[RULE_LIST_DST][i] : &r->dst);
+			break;
+		case FIELD_SPORT:
+			format_ports(sb, n > 1 ? &l->port[0][i] : &r->sport);
+			break;
+		case FIELD_DPORT:
+			format_ports(sb, n > 1 ? &l->port[1][i] : &r->dport);
+			break;
+		default:
+			sb_put(sb, r->iface, strnlen(r->iface, IFNAMSIZ - 1));
+		}
+	}
+}
+
 /*
  * Appends the value of one match field as the canonical text shows it,
  * without the quotes of KIND_TEXT fields; nothing for flags. Text and JSON
@@ -1233,28 +1542,24 @@ static void field_value(struct sbuf *sb, const struct rule *r, enum field f)
 
 	switch (f) {
 	case FIELD_PROTO:
-		format_proto(sb, r->proto);
-		break;
 	case FIELD_SRC:
-		format_addr(sb, &r->src);
-		break;
 	case FIELD_DST:
-		format_addr(sb, &r->dst);
-		break;
 	case FIELD_SPORT:
-		format_ports(sb, &r->sport);
-		break;
 	case FIELD_DPORT:
-		format_ports(sb, &r->dport);
+	case FIELD_IFACE:
+		list_value(sb, r, f);
+		break;
+	case FIELD_UID:
+		format_range(sb, r->uid_first, r->uid_last);
+		break;
+	case FIELD_GID:
+		format_range(sb, r->gid_first, r->gid_last);
 		break;
 	case FIELD_ICMP_TYPE:
 		format_icmp_type(sb, r);
 		break;
 	case FIELD_ICMP_CODE:
 		sb_put_u64(sb, r->icmp_code);
-		break;
-	case FIELD_IFACE:
-		sb_put(sb, r->iface, strnlen(r->iface, IFNAMSIZ - 1));
 		break;
 	case FIELD_STATE:
 		format_state(sb, r->state);
@@ -1292,8 +1597,8 @@ static void field_value(struct sbuf *sb, const struct rule *r, enum field f)
 	}
 }
 
-/* Big enough for the longest field value: a payload-hex of 128 bytes. */
-#define FIELD_VALUE_MAX	(2 * KFW_PAYLOAD_MAX + 8)
+/* Big enough for the longest field value: a list of 64 IPv6 prefixes. */
+#define FIELD_VALUE_MAX	(KFW_LIST_MAX * (INET6_ADDRSTRLEN + 5) + 8)
 
 /* The matches, each one after @sep and then after a space. */
 static void format_match(struct sbuf *sb, const struct rule *r, const char *sep)

@@ -23,13 +23,13 @@
 #define RULE_TOKEN_SHOWN 40
 /*
  * Room for the canonical text of any rule, "in drop" and matches included:
- * at most about 750 bytes, most of it a 128-byte payload-hex and a comment.
+ * at most about 7 KiB, most of it two lists of 64 IPv6 prefixes.
  */
-#define RULE_TEXT_MAX	1024
+#define RULE_TEXT_MAX	8192
 /* Room for a `list` line: the canonical text and four numbers. */
 #define RULE_LINE_MAX	(RULE_TEXT_MAX + 64)
 /* Room for the JSON object of any rule, counters and escapes included. */
-#define RULE_JSON_MAX	1536
+#define RULE_JSON_MAX	(RULE_TEXT_MAX + 1024)
 
 /* An address match; family is 0 when the rule does not match on it. */
 struct rule_addr {
@@ -49,6 +49,28 @@ struct rule_ports {
 	uint16_t last;
 };
 
+/* The fields that can hold a list, as indexes of struct rule_lists. */
+enum rule_list_field {
+	RULE_LIST_SRC,
+	RULE_LIST_DST,
+	RULE_LIST_SPORT,
+	RULE_LIST_DPORT,
+	RULE_LIST_PROTO,
+	RULE_LISTS
+};
+
+/*
+ * The values of the fields that hold more than one, with element 0 also in
+ * the field itself (so that its family, protocol or presence read as for a
+ * single value). Allocated only for rules that have such a field.
+ */
+struct rule_lists {
+	uint8_t len[RULE_LISTS];	/* 0 or 1: the single value only */
+	struct rule_addr addr[2][KFW_LIST_MAX];		/* src, dst */
+	struct rule_ports port[2][KFW_LIST_MAX];	/* sport, dport */
+	uint8_t proto[KFW_LIST_MAX];
+};
+
 struct rule {
 	uint8_t dir;		/* enum kfw_dir */
 	uint8_t action;		/* enum kfw_verdict */
@@ -59,6 +81,14 @@ struct rule {
 	struct rule_ports sport;
 	struct rule_ports dport;
 	char iface[IFNAMSIZ];	/* "" when the rule matches any interface */
+	uint8_t negate;		/* KFW_NEGATE_* bits */
+	struct rule_lists *lists; /* NULL unless a field has a list; owned */
+	bool has_uid;
+	bool has_gid;
+	uint32_t uid_first;	/* the sending socket's owner, out only */
+	uint32_t uid_last;
+	uint32_t gid_first;
+	uint32_t gid_last;
 	uint8_t state;		/* KFW_STATE_* bits, 0 for any state */
 	bool has_icmp_type;
 	uint8_t icmp_type;
@@ -98,6 +128,10 @@ struct rule_packet {
 	uint8_t icmp_type;
 	bool has_icmp_code;
 	uint8_t icmp_code;
+	bool has_uid;
+	uint32_t uid;
+	bool has_gid;
+	uint32_t gid;
 };
 
 const char *rule_dir_name(uint8_t dir);
@@ -112,6 +146,9 @@ int rule_parse_policy(int argc, char *const argv[], uint8_t *dir,
 		      uint8_t *verdict, char *err, size_t errlen);
 int rule_parse(struct rule *r, int argc, char *const argv[],
 	       char *err, size_t errlen);
+void rule_release(struct rule *r);
+void rule_release_all(struct rule *rules, size_t count);
+struct rule_lists *rule_lists(struct rule *r);
 int rule_parse_packet(struct rule_packet *p, int argc, char *const argv[],
 		      char *err, size_t errlen);
 int rule_format(const struct rule *r, char *buf, size_t len);

@@ -12,6 +12,7 @@
 #include <net/sock.h>
 
 #include "hooks.h"
+#include "more.h"
 #include "netlink.h"
 #include "netns.h"
 #include "payload.h"
@@ -53,6 +54,16 @@ static const struct nla_policy kfw_rule_policy[KFW_RULE_A_MAX + 1] = {
 	[KFW_RULE_A_LOG_RATE]	  = NLA_POLICY_FULL_RANGE(NLA_U32, &kfw_log_rate_range),
 	[KFW_RULE_A_LOG_BURST]	  = NLA_POLICY_RANGE(NLA_U32, 1, KFW_LOG_BURST_MAX),
 	[KFW_RULE_A_COMMENT]	  = { .type = NLA_NUL_STRING, .len = KFW_COMMENT_MAX - 1 },
+	[KFW_RULE_A_NEGATE]	  = NLA_POLICY_MASK(NLA_U8, __KFW_NEGATE_ALL),
+	[KFW_RULE_A_SRC_LIST]	  = NLA_POLICY_NESTED_ARRAY(kfw_elem_policy),
+	[KFW_RULE_A_DST_LIST]	  = NLA_POLICY_NESTED_ARRAY(kfw_elem_policy),
+	[KFW_RULE_A_SPORT_LIST]	  = NLA_POLICY_NESTED_ARRAY(kfw_elem_policy),
+	[KFW_RULE_A_DPORT_LIST]	  = NLA_POLICY_NESTED_ARRAY(kfw_elem_policy),
+	[KFW_RULE_A_PROTO_LIST]	  = NLA_POLICY_NESTED_ARRAY(kfw_elem_policy),
+	[KFW_RULE_A_UID_FIRST]	  = { .type = NLA_U32 },
+	[KFW_RULE_A_UID_LAST]	  = { .type = NLA_U32 },
+	[KFW_RULE_A_GID_FIRST]	  = { .type = NLA_U32 },
+	[KFW_RULE_A_GID_LAST]	  = { .type = NLA_U32 },
 };
 
 static const struct nla_policy kfw_packet_policy[KFW_PACKET_A_MAX + 1] = {
@@ -69,6 +80,8 @@ static const struct nla_policy kfw_packet_policy[KFW_PACKET_A_MAX + 1] = {
 	[KFW_PACKET_A_STATE]	  = NLA_POLICY_MASK(NLA_U8, __KFW_STATE_ALL),
 	[KFW_PACKET_A_ICMP_TYPE]  = { .type = NLA_U8 },
 	[KFW_PACKET_A_ICMP_CODE]  = { .type = NLA_U8 },
+	[KFW_PACKET_A_UID]	  = { .type = NLA_U32 },
+	[KFW_PACKET_A_GID]	  = { .type = NLA_U32 },
 };
 
 static struct netlink_range_validation kfw_confirm_range __ro_after_init = {
@@ -314,12 +327,13 @@ static int kfw_nl_parse_owned(struct nlattr **tb, struct kfw_rule_spec *spec,
 /**
  * kfw_nl_parse_rule() - what a new rule is made of, from its nest
  * @nest: KFW_A_RULE
- * @spec: result; on success it may own a payload and a comment
+ * @ns: the user namespace owning the rule's network namespace
+ * @spec: result; on success it may own a payload, lists and a comment
  * @extack: why the rule was refused
  *
  * Return: 0, or a negative errno with nothing left owned by @spec.
  */
-static int kfw_nl_parse_rule(const struct nlattr *nest,
+static int kfw_nl_parse_rule(const struct nlattr *nest, struct user_namespace *ns,
 			     struct kfw_rule_spec *spec,
 			     struct netlink_ext_ack *extack)
 {
@@ -376,16 +390,11 @@ static int kfw_nl_parse_rule(const struct nlattr *nest,
 		return err;
 	if (err)
 		match->fields |= KFW_MATCH_DPORT;
-	if ((match->fields & (KFW_MATCH_SPORT | KFW_MATCH_DPORT)) &&
-	    (!(match->fields & KFW_MATCH_PROTO) ||
-	     (match->proto != IPPROTO_TCP && match->proto != IPPROTO_UDP))) {
-		NL_SET_ERR_MSG_ATTR(extack,
-				    tb[KFW_RULE_A_SPORT_FIRST] ?: tb[KFW_RULE_A_DPORT_FIRST],
-				    "ports need proto tcp or udp");
-		return -EINVAL;
-	}
 
 	err = kfw_nl_parse_extras(tb, match, extack);
+	if (err)
+		return err;
+	err = kfw_more_parse(tb, spec->dir, ns, match, extack);
 	if (err)
 		return err;
 	err = kfw_nl_parse_owned(tb, spec, extack);
@@ -402,7 +411,7 @@ static struct kfw_rule *kfw_nl_new_rule(struct kfw_net *kn,
 	struct kfw_rule *rule;
 	int err;
 
-	err = kfw_nl_parse_rule(nest, &spec, extack);
+	err = kfw_nl_parse_rule(nest, kn->net->user_ns, &spec, extack);
 	if (err)
 		return ERR_PTR(err);
 	rule = kfw_rule_alloc(kn, &spec);
@@ -503,6 +512,8 @@ static int kfw_nl_put_rule(struct sk_buff *skb, struct kfw_net *kn,
 		goto cancel;
 	if ((m->fields & KFW_MATCH_IFACE) &&
 	    nla_put_string(skb, KFW_RULE_A_IFACE, m->iface))
+		goto cancel;
+	if (kfw_more_put(skb, kn->net->user_ns, m))
 		goto cancel;
 	if (kfw_nl_put_extras(skb, rule))
 		goto cancel;
@@ -780,8 +791,8 @@ static int kfw_nl_packet_addr(struct nlattr **tb, int ip4, int ip6,
 }
 
 /* A test packet: what the packet path would have read from a real one. */
-static int kfw_nl_parse_packet(const struct nlattr *nest, u8 *dir,
-			       struct kfw_packet *pkt, char *iface,
+static int kfw_nl_parse_packet(const struct nlattr *nest, struct user_namespace *ns,
+			       u8 *dir, struct kfw_packet *pkt, char *iface,
 			       struct netlink_ext_ack *extack)
 {
 	struct nlattr *tb[KFW_PACKET_A_MAX + 1];
@@ -849,6 +860,15 @@ static int kfw_nl_parse_packet(const struct nlattr *nest, u8 *dir,
 		nla_strscpy(iface, tb[KFW_PACKET_A_IFACE], IFNAMSIZ);
 		pkt->iface = iface;
 	}
+	/* An owner the namespace cannot name is no owner any rule names. */
+	if (tb[KFW_PACKET_A_UID])
+		pkt->uid = __kuid_val(make_kuid(ns, nla_get_u32(tb[KFW_PACKET_A_UID])));
+	else
+		pkt->unknown |= KFW_PACKET_UNKNOWN_UID;
+	if (tb[KFW_PACKET_A_GID])
+		pkt->gid = __kgid_val(make_kgid(ns, nla_get_u32(tb[KFW_PACKET_A_GID])));
+	else
+		pkt->unknown |= KFW_PACKET_UNKNOWN_GID;
 	return 0;
 }
 
@@ -866,8 +886,8 @@ static int kfw_nl_test(struct sk_buff *skb, struct genl_info *info)
 
 	if (GENL_REQ_ATTR_CHECK(info, KFW_A_PACKET))
 		return -EINVAL;
-	err = kfw_nl_parse_packet(info->attrs[KFW_A_PACKET], &dir, &pkt, iface,
-				  info->extack);
+	err = kfw_nl_parse_packet(info->attrs[KFW_A_PACKET], kn->net->user_ns, &dir,
+				  &pkt, iface, info->extack);
 	if (err)
 		return err;
 

@@ -345,7 +345,7 @@ static void kfw_nl_test_reject(struct kunit *test)
 	int err;
 
 	nest = kfw_nl_rule(test, c->attrs);
-	err = kfw_nl_parse_rule(nest, &spec, &extack);
+	err = kfw_nl_parse_rule(nest, &init_user_ns, &spec, &extack);
 	kfw_rule_spec_release(&spec);
 	if (c->err)
 		KUNIT_EXPECT_EQ(test, err, c->err);
@@ -365,7 +365,7 @@ static void kfw_nl_accept_spec(struct kunit *test, const struct kfw_nl_attr *att
 	struct netlink_ext_ack extack = {};
 	int err;
 
-	err = kfw_nl_parse_rule(kfw_nl_rule(test, attrs), spec, &extack);
+	err = kfw_nl_parse_rule(kfw_nl_rule(test, attrs), &init_user_ns, spec, &extack);
 	KUNIT_ASSERT_EQ_MSG(test, err, 0, "refused: %s", extack._msg ?: "(no message)");
 }
 
@@ -584,7 +584,7 @@ static int kfw_nl_packet(struct kunit *test, const struct kfw_nl_attr *attrs, u8
 {
 	kfw_nl_test_exit(test);
 	memset(extack, 0, sizeof(*extack));
-	return kfw_nl_parse_packet(kfw_nl_rule(test, attrs), dir, pkt, iface, extack);
+	return kfw_nl_parse_packet(kfw_nl_rule(test, attrs), &init_user_ns, dir, pkt, iface, extack);
 }
 
 static void kfw_nl_test_packet_refused(struct kunit *test)
@@ -808,7 +808,7 @@ static int kfw_nl_parse_rules(const struct nlattr *rules, struct netlink_ext_ack
 	int rem, err;
 
 	nla_for_each_nested(nest, rules, rem) {
-		err = kfw_nl_parse_rule(nest, &spec, extack);
+		err = kfw_nl_parse_rule(nest, &init_user_ns, &spec, extack);
 		kfw_rule_spec_release(&spec);
 		if (err)
 			return err;

@@ -59,22 +59,89 @@ static const char *const kfw_family_names[] = {
 	[KFW_FAMILY_IPV6] = "ipv6",
 };
 
-static void kfw_proc_show_addr(struct seq_file *seq, const char *key, u8 family,
+/* @sep is what comes before the value: " KEY ", " KEY != " or ",". */
+static void kfw_proc_show_addr(struct seq_file *seq, const char *sep, u8 family,
 			       const union nf_inet_addr *addr, u8 prefix)
 {
 	if (family == NFPROTO_IPV4)
-		seq_printf(seq, " %s %pI4/%u", key, &addr->ip, prefix);
+		seq_printf(seq, "%s%pI4/%u", sep, &addr->ip, prefix);
 	else
-		seq_printf(seq, " %s %pI6c/%u", key, &addr->in6, prefix);
+		seq_printf(seq, "%s%pI6c/%u", sep, &addr->in6, prefix);
 }
 
-static void kfw_proc_show_ports(struct seq_file *seq, const char *key,
+static void kfw_proc_show_ports(struct seq_file *seq, const char *sep,
 				const struct kfw_port_range *range)
 {
 	if (range->first == range->last)
-		seq_printf(seq, " %s %u", key, range->first);
+		seq_printf(seq, "%s%u", sep, range->first);
 	else
-		seq_printf(seq, " %s %u-%u", key, range->first, range->last);
+		seq_printf(seq, "%s%u-%u", sep, range->first, range->last);
+}
+
+static void kfw_proc_show_proto(struct seq_file *seq, const char *sep, u8 proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		seq_printf(seq, "%stcp", sep);
+		break;
+	case IPPROTO_UDP:
+		seq_printf(seq, "%sudp", sep);
+		break;
+	case IPPROTO_ICMP:
+		seq_printf(seq, "%sicmp", sep);
+		break;
+	case IPPROTO_ICMPV6:
+		seq_printf(seq, "%sicmpv6", sep);
+		break;
+	default:
+		seq_printf(seq, "%s%u", sep, proto);
+	}
+}
+
+/* A field of struct kfw_match_more: " KEY [!= ]ELEM,ELEM...". */
+static void kfw_proc_show_list(struct seq_file *seq, const struct kfw_match *m,
+			       enum kfw_list_field f, const char *key)
+{
+	const struct kfw_match_more *more = m->more;
+	bool negated = f != KFW_LIST_PROTO && (m->negate & BIT(f));
+	u8 i;
+
+	seq_printf(seq, " %s%s ", key, negated ? " !=" : "");
+	for (i = 0; i < more->len[f]; i++) {
+		const char *sep = i ? "," : "";
+
+		switch (f) {
+		case KFW_LIST_SRC:
+		case KFW_LIST_DST:
+			kfw_proc_show_addr(seq, sep, m->family, &more->addr[f][i].net,
+					   more->addr[f][i].prefix);
+			break;
+		case KFW_LIST_SPORT:
+		case KFW_LIST_DPORT:
+			kfw_proc_show_ports(seq, sep, &more->port[f - KFW_LIST_SPORT][i]);
+			break;
+		default:
+			kfw_proc_show_proto(seq, sep, more->proto[i]);
+		}
+	}
+}
+
+static void kfw_proc_show_owner(struct seq_file *seq, const char *key, u32 first,
+				u32 last, bool gid)
+{
+	struct user_namespace *ns = seq_user_ns(seq);
+
+	if (gid) {
+		first = from_kgid_munged(ns, KGIDT_INIT(first));
+		last = from_kgid_munged(ns, KGIDT_INIT(last));
+	} else {
+		first = from_kuid_munged(ns, KUIDT_INIT(first));
+		last = from_kuid_munged(ns, KUIDT_INIT(last));
+	}
+	if (first == last)
+		seq_printf(seq, " %s %u", key, first);
+	else
+		seq_printf(seq, " %s %u-%u", key, first, last);
 }
 
 static void kfw_proc_show_icmp_type(struct seq_file *seq, const struct kfw_match *m)
@@ -149,39 +216,39 @@ static void kfw_proc_show_log(struct seq_file *seq, const struct kfw_rule *rule)
 static void kfw_proc_show_rule(struct seq_file *seq, const struct kfw_rule *rule)
 {
 	const struct kfw_match *m = &rule->match;
+	const struct kfw_match_more *more = m->more;
 
-	if (m->fields & KFW_MATCH_PROTO) {
-		switch (m->proto) {
-		case IPPROTO_TCP:
-			seq_puts(seq, " proto tcp");
-			break;
-		case IPPROTO_UDP:
-			seq_puts(seq, " proto udp");
-			break;
-		case IPPROTO_ICMP:
-			seq_puts(seq, " proto icmp");
-			break;
-		case IPPROTO_ICMPV6:
-			seq_puts(seq, " proto icmpv6");
-			break;
-		default:
-			seq_printf(seq, " proto %u", m->proto);
-		}
-	}
+	if (m->fields & KFW_MATCH_PROTO)
+		kfw_proc_show_proto(seq, " proto ", m->proto);
+	if (m->listed & BIT(KFW_LIST_PROTO))
+		kfw_proc_show_list(seq, m, KFW_LIST_PROTO, "proto");
 	if (m->fields & KFW_MATCH_SRC)
-		kfw_proc_show_addr(seq, "src", m->family, &m->src, m->src_prefix);
+		kfw_proc_show_addr(seq, " src ", m->family, &m->src, m->src_prefix);
+	if (m->listed & BIT(KFW_LIST_SRC))
+		kfw_proc_show_list(seq, m, KFW_LIST_SRC, "src");
 	if (m->fields & KFW_MATCH_DST)
-		kfw_proc_show_addr(seq, "dst", m->family, &m->dst, m->dst_prefix);
+		kfw_proc_show_addr(seq, " dst ", m->family, &m->dst, m->dst_prefix);
+	if (m->listed & BIT(KFW_LIST_DST))
+		kfw_proc_show_list(seq, m, KFW_LIST_DST, "dst");
 	if (m->fields & KFW_MATCH_SPORT)
-		kfw_proc_show_ports(seq, "sport", &m->sport);
+		kfw_proc_show_ports(seq, " sport ", &m->sport);
+	if (m->listed & BIT(KFW_LIST_SPORT))
+		kfw_proc_show_list(seq, m, KFW_LIST_SPORT, "sport");
 	if (m->fields & KFW_MATCH_DPORT)
-		kfw_proc_show_ports(seq, "dport", &m->dport);
+		kfw_proc_show_ports(seq, " dport ", &m->dport);
+	if (m->listed & BIT(KFW_LIST_DPORT))
+		kfw_proc_show_list(seq, m, KFW_LIST_DPORT, "dport");
 	if (m->fields & KFW_MATCH_ICMP_TYPE)
 		kfw_proc_show_icmp_type(seq, m);
 	if (m->fields & KFW_MATCH_ICMP_CODE)
 		seq_printf(seq, " icmp-code %u", m->icmp_code);
 	if (m->fields & KFW_MATCH_IFACE)
-		seq_printf(seq, " iface %s", m->iface);
+		seq_printf(seq, " iface %s%s",
+			   m->negate & KFW_NEGATE_IFACE ? "!= " : "", m->iface);
+	if (more && more->has_uid)
+		kfw_proc_show_owner(seq, "uid", more->uid_first, more->uid_last, false);
+	if (more && more->has_gid)
+		kfw_proc_show_owner(seq, "gid", more->gid_first, more->gid_last, true);
 	if (m->fields & KFW_MATCH_STATE)
 		kfw_proc_show_states(seq, m->states);
 	if (m->fields & KFW_MATCH_PAYLOAD)

@@ -11,6 +11,7 @@
 
 #include "carry.h"
 #include "hooks.h"
+#include "more.h"
 #include "netns.h"
 #include "payload.h"
 #include "table.h"
@@ -72,14 +73,74 @@ void kfw_rule_spec_release(struct kfw_rule_spec *spec)
 	spec->log = false;
 	kfw_payload_destroy((struct kfw_payload *)spec->match.payload);
 	spec->match.payload = NULL;
+	kfw_more_free(spec->match.more);
+	spec->match.more = NULL;
+	spec->match.fields &= ~KFW_MATCH_MORE;
 	kfree(spec->comment);
 	spec->comment = NULL;
+}
+
+/*
+ * The list of @match that the classifier indexes element by element: one
+ * that is not negated (a negated list matches outside its elements, which no
+ * key can say), addresses first, as they single out the fewest packets.
+ */
+static int kfw_rule_indexed_list(const struct kfw_match *match)
+{
+	static const u8 order[] = {
+		KFW_LIST_DST, KFW_LIST_SRC, KFW_LIST_DPORT, KFW_LIST_PROTO,
+		KFW_LIST_SPORT,
+	};
+	unsigned int i;
+
+	/* A list field below KFW_LIST_PROTO is negated by the bit of its index. */
+	BUILD_BUG_ON(KFW_NEGATE_SRC != BIT(KFW_LIST_SRC) ||
+		     KFW_NEGATE_DST != BIT(KFW_LIST_DST) ||
+		     KFW_NEGATE_SPORT != BIT(KFW_LIST_SPORT) ||
+		     KFW_NEGATE_DPORT != BIT(KFW_LIST_DPORT));
+	for (i = 0; i < ARRAY_SIZE(order); i++)
+		if ((match->listed & BIT(order[i])) &&
+		    (order[i] == KFW_LIST_PROTO || !(match->negate & BIT(order[i]))))
+			return order[i];
+	return -1;
+}
+
+/*
+ * One classifier entry per element of a list, so that a list of n values
+ * costs a lookup what n rules of one value each would: each entry is the
+ * rule's match with one element as its single value.
+ */
+static int kfw_rule_index_elements(struct kfw_rule *rule)
+{
+	const struct kfw_match_more *more = rule->match.more;
+	int f = kfw_rule_indexed_list(&rule->match);
+	struct kfw_rule_elem *elem;
+	unsigned int i;
+
+	if (!(rule->match.fields & KFW_MATCH_MORE) || f < 0)
+		return 0;
+	rule->elems = kvcalloc(more->len[f], sizeof(*rule->elems), GFP_KERNEL_ACCOUNT);
+	if (!rule->elems)
+		return -ENOMEM;
+	rule->nr_elems = more->len[f];
+	for (i = 0; i < rule->nr_elems; i++) {
+		elem = &rule->elems[i];
+		elem->rule = rule;
+		elem->match = rule->match;
+		elem->match.listed &= ~BIT(f);
+		kfw_more_set_single(&elem->match, f, i);
+		if (!elem->match.listed && !more->has_uid && !more->has_gid)
+			elem->match.fields &= ~KFW_MATCH_MORE;
+		elem->match.fields |= KFW_MATCH_ELEMENT;
+	}
+	return 0;
 }
 
 /**
  * kfw_rule_alloc() - make a rule, not yet in any table
  * @kn: the namespace, locked
- * @spec: what the rule is made of; its comment and payload move to the rule
+ * @spec: what the rule is made of; its comment, payload and lists move to
+ *	the rule, unless it fails
  *
  * Return: the rule, or NULL without memory or counter slots.
  */
@@ -116,8 +177,14 @@ struct kfw_rule *kfw_rule_alloc(struct kfw_net *kn, struct kfw_rule_spec *spec)
 	atomic64_set(&rule->log_tat, 0);
 	rule->comment = spec->comment;
 	rule->match = spec->match;
+	if (kfw_rule_index_elements(rule)) {
+		kfw_counters_free(&kn->counters, slot);
+		kfree(rule);
+		return NULL;
+	}
 	spec->comment = NULL;
 	spec->match.payload = NULL;
+	spec->match.more = NULL;
 	spec->log = false;
 	return rule;
 }
@@ -127,6 +194,8 @@ static void kfw_rule_free(struct kfw_counters *counters, struct kfw_rule *rule)
 	if (rule->log)
 		kfw_hooks_logger_put();
 	kfw_payload_destroy((struct kfw_payload *)rule->match.payload);
+	kfw_more_free(rule->match.more);
+	kvfree(rule->elems);
 	kfree(rule->comment);
 	kfw_counters_free(counters, rule->counter);
 	kfree(rule);
@@ -267,7 +336,12 @@ static void kfw_table_free_unseen(struct kfw_table *table,
 	kfree(table);
 }
 
-/* Priorities leave room for 32 insertions between any two rules. */
+/*
+ * A rule takes the priorities from its own to KFW_PRIO_SPAN - 1 after it,
+ * one for each element of a list indexed element by element. Priorities
+ * leave room for 26 insertions between any two rules,
+ */
+#define KFW_PRIO_SPAN	KFW_LIST_MAX
 #define KFW_PRIO_GAP	BIT_ULL(32)
 /* and for 2^30 insertions in front. */
 #define KFW_PRIO_FIRST	BIT_ULL(62)
@@ -277,12 +351,43 @@ static u64 kfw_prio_of_index(unsigned int index)
 	return KFW_PRIO_FIRST + index * KFW_PRIO_GAP;
 }
 
+/* Puts @rule, or each of its elements, into a classifier at priority @prio. */
+static int kfw_rule_cls_insert(struct kfw_cls *cls, struct kfw_rule *rule, u64 prio)
+{
+	unsigned int i;
+	int err;
+
+	if (!rule->elems)
+		return kfw_cls_insert(cls, &rule->match, prio);
+	for (i = 0; i < rule->nr_elems; i++) {
+		err = kfw_cls_insert(cls, &rule->elems[i].match, prio + i);
+		if (err) {
+			while (i--)
+				kfw_cls_remove(cls, &rule->elems[i].match, prio + i);
+			return err;
+		}
+	}
+	return 0;
+}
+
+static void kfw_rule_cls_remove(struct kfw_cls *cls, struct kfw_rule *rule)
+{
+	unsigned int i;
+
+	if (!rule->elems) {
+		kfw_cls_remove(cls, &rule->match, rule->prio);
+		return;
+	}
+	for (i = 0; i < rule->nr_elems; i++)
+		kfw_cls_remove(cls, &rule->elems[i].match, rule->prio + i);
+}
+
 /* Puts @rule into @table's classifiers at @index of the list, and counts it. */
 static int kfw_table_build_one(struct kfw_table *table, struct kfw_rule *rule,
 			       unsigned int index)
 {
-	int err = kfw_cls_insert(table->cls[rule->dir], &rule->match,
-				 kfw_prio_of_index(index));
+	int err = kfw_rule_cls_insert(table->cls[rule->dir], rule,
+				      kfw_prio_of_index(index));
 
 	if (err)
 		return err;
@@ -542,8 +647,9 @@ static u64 kfw_table_prio_before(const struct kfw_rule_list *list,
 	const struct list_head *prev = next ? next->list.prev : list->head.prev;
 	u64 before, after;
 
+	/* The last priority the rule before may take, or 0. */
 	before = prev == &list->head ? 0 :
-		 list_entry(prev, struct kfw_rule, list)->prio;
+		 list_entry(prev, struct kfw_rule, list)->prio + KFW_PRIO_SPAN - 1;
 	if (!next) {
 		if (!before)
 			return KFW_PRIO_FIRST;
@@ -552,7 +658,10 @@ static u64 kfw_table_prio_before(const struct kfw_rule_list *list,
 	after = next->prio;
 	if (!before && after > KFW_PRIO_GAP)
 		return after - KFW_PRIO_GAP;
-	return after - before >= 2 ? before + (after - before) / 2 : 0;
+	/* The new rule takes [prio, prio + KFW_PRIO_SPAN), between the two. */
+	if (after - before <= KFW_PRIO_SPAN)
+		return 0;
+	return before + 1 + (after - before - 1 - KFW_PRIO_SPAN) / 2;
 }
 
 /**
@@ -608,7 +717,7 @@ int kfw_table_insert(struct kfw_net *kn, struct kfw_rule *rule,
 	err = kfw_table_needs_get(kn, table);
 	if (err)
 		goto fail_stored;
-	err = kfw_cls_insert(table->cls[rule->dir], &rule->match, rule->prio);
+	err = kfw_rule_cls_insert(table->cls[rule->dir], rule, rule->prio);
 	if (err) {
 		xa_erase(by_handle, rule->handle);
 		kfw_table_needs_put(kn);
@@ -648,7 +757,7 @@ int kfw_table_delete(struct kfw_net *kn, u64 handle)
 	table->nr_rules--;
 	table->nr_dir[rule->dir]--;
 	table->nr_state -= !!(rule->match.fields & KFW_MATCH_STATE);
-	kfw_cls_remove(table->cls[rule->dir], &rule->match, rule->prio);
+	kfw_rule_cls_remove(table->cls[rule->dir], rule);
 	xa_erase(&old->list->by_handle, handle);
 	list_del_rcu(&rule->list);
 	kfw_table_swap(kn, table, rule);

@@ -28,6 +28,9 @@ struct kfw_net;
  * @zeroed: counts at the last zero, subtracted when read (under the lock)
  * @list: links the rules of a table in list order (struct kfw_rule_list)
  * @comment: the user's comment, or NULL
+ * @elems: the rule's entries in its classifier when it has a list that is
+ *	indexed element by element, NULL otherwise (then @match is the entry)
+ * @nr_elems: the number of @elems
  * @match: what the rule matches
  */
 struct kfw_rule {
@@ -43,7 +46,20 @@ struct kfw_rule {
 	struct kfw_counter zeroed;
 	struct list_head list;
 	const char *comment;
+	struct kfw_rule_elem *elems;
+	unsigned int nr_elems;
 	struct kfw_match match;
+};
+
+/**
+ * struct kfw_rule_elem - one element of a list, as the classifier knows it
+ * @match: the rule's match with the element as a single value
+ *	(KFW_MATCH_ELEMENT), which the classifier indexes
+ * @rule: the rule it stands for
+ */
+struct kfw_rule_elem {
+	struct kfw_match match;
+	struct kfw_rule *rule;
 };
 
 /**
@@ -170,7 +186,11 @@ static inline struct kfw_rule *kfw_table_classify(const struct kfw_table *table,
 {
 	const struct kfw_match *match = kfw_cls_lookup(table->cls[dir], pkt);
 
-	return match ? container_of(match, struct kfw_rule, match) : NULL;
+	if (!match)
+		return NULL;
+	if (unlikely(match->fields & KFW_MATCH_ELEMENT))
+		return container_of(match, struct kfw_rule_elem, match)->rule;
+	return container_of(match, struct kfw_rule, match);
 }
 
 #endif /* _KFW_TABLE_H */

@@ -153,6 +153,17 @@ enum kfw_state {
 #define KFW_LOG_BURST_DEFAULT	10
 #define KFW_LOG_BURST_MAX	10000
 #define KFW_CONFIRM_MAX		86400	/* seconds a restore may stay on trial */
+#define KFW_LIST_MAX		64	/* elements of one list */
+
+/* The matches that KFW_RULE_A_NEGATE can turn around. */
+enum kfw_negate {
+	KFW_NEGATE_SRC		= 1 << 0,
+	KFW_NEGATE_DST		= 1 << 1,
+	KFW_NEGATE_SPORT	= 1 << 2,
+	KFW_NEGATE_DPORT	= 1 << 3,
+	KFW_NEGATE_IFACE	= 1 << 4,
+	__KFW_NEGATE_ALL	= (1 << 5) - 1
+};
 
 /* Address families as they appear in KFW_HOOK_A_FAMILY. */
 enum kfw_family {
@@ -240,6 +251,26 @@ enum kfw_attr {
  * (defaults KFW_LOG_RATE_DEFAULT and KFW_LOG_BURST_DEFAULT; both need LOG).
  * KFW_RULE_A_COMMENT is printable ASCII without '"' or '\'.
  *
+ * Lists: KFW_RULE_A_SRC_LIST, _DST_LIST, _SPORT_LIST, _DPORT_LIST and
+ * _PROTO_LIST each hold 1 to KFW_LIST_MAX KFW_LIST_A_ELEM nests, and match a
+ * packet whose field is in any element. An element of an address list is
+ * KFW_ELEM_A_IP4 or _IP6 with an optional KFW_ELEM_A_PREFIX, all elements of
+ * one family; of a port list KFW_ELEM_A_FIRST and an optional _LAST; of a
+ * protocol list KFW_ELEM_A_PROTO. A list and the single attribute of the
+ * same field are exclusive. Port lists need every protocol of the rule to be
+ * TCP or UDP. Replies give a field back the way the request gave it.
+ *
+ * KFW_RULE_A_NEGATE turns the match of each field it names around: the
+ * packet must be in none of the field's elements. A negated address still
+ * needs the packet to be of the address's family, and a negated port still
+ * needs a packet with ports. The field itself, single or list, must be given.
+ *
+ * KFW_RULE_A_UID_FIRST and _LAST (and the GID pair) match packets sent by a
+ * socket whose file was opened by a user (group) in that range, as numbered
+ * in the user namespace that owns the rule's network namespace. Owners are
+ * known only on KFW_DIR_OUT; packets with no full socket, or whose socket
+ * has no file, never match. LAST defaults to FIRST.
+ *
  * KFW_RULE_A_HANDLE, KFW_RULE_A_PACKETS and KFW_RULE_A_BYTES appear only in
  * replies; the kernel refuses them in requests.
  */
@@ -293,10 +324,34 @@ enum kfw_rule_attr {
 
 #define KFW_RULE_A_MAX (__KFW_RULE_A_MAX - 1)
 
+/* The elements of a list attribute (KFW_RULE_A_*_LIST). */
+enum kfw_list_attr {
+	KFW_LIST_A_UNSPEC,
+	KFW_LIST_A_ELEM,	/* nest: KFW_ELEM_A_* */
+	__KFW_LIST_A_MAX
+};
+
+#define KFW_LIST_A_MAX (__KFW_LIST_A_MAX - 1)
+
+/* One element of a list. */
+enum kfw_elem_attr {
+	KFW_ELEM_A_UNSPEC,
+	KFW_ELEM_A_IP4,		/* 4 bytes */
+	KFW_ELEM_A_IP6,		/* 16 bytes */
+	KFW_ELEM_A_PREFIX,	/* u8, 0-32 or 0-128 */
+	KFW_ELEM_A_FIRST,	/* u16, a port */
+	KFW_ELEM_A_LAST,	/* u16 */
+	KFW_ELEM_A_PROTO,	/* u8 */
+	__KFW_ELEM_A_MAX
+};
+
+#define KFW_ELEM_A_MAX (__KFW_ELEM_A_MAX - 1)
+
 /*
  * A packet for KFW_CMD_TEST. KFW_PACKET_A_DIR is required. Addresses and
  * ports are as in rules; KFW_PACKET_A_STATE is KFW_STATE_* bits (a real
- * packet has one).
+ * packet has one). KFW_PACKET_A_UID and _GID are the owner of the sending
+ * socket's file, for KFW_DIR_OUT.
  */
 enum kfw_packet_attr {
 	KFW_PACKET_A_UNSPEC,

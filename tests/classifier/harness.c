@@ -25,6 +25,16 @@ bool kfw_payload_found(const struct kfw_payload *payload,
 	abort();
 }
 
+/* Nor owner rules. */
+bool kfw_owner_found(const struct kfw_match_more *more,
+		     const struct kfw_packet *pkt)
+{
+	(void)more;
+	(void)pkt;
+	fprintf(stderr, "kfw_owner_found() called: no rule has an owner\n");
+	abort();
+}
+
 static void harness_print_addr(FILE *out, u8 family, const union nf_inet_addr *addr)
 {
 	char text[INET6_ADDRSTRLEN];
