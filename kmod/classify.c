@@ -407,11 +407,15 @@ static u16 kfw_cls_tag(u64 hash)
 
 /* --- Lookup ------------------------------------------------------------------ */
 
+/*
+ * A what-if packet that left a port out is still of the class with ports:
+ * its unknown port is 0 in its key, and whatever that finds in a table keyed
+ * on the port asks for the port, which kfw_match_packet() then refuses.
+ * Rules keyed on the other port are found as for a real packet.
+ */
 static unsigned int kfw_cls_class(const struct kfw_packet *pkt)
 {
-	return (pkt->family == NFPROTO_IPV6) << 2 |
-	       (pkt->has_ports && !(pkt->unknown & (KFW_PACKET_UNKNOWN_SPORT |
-						    KFW_PACKET_UNKNOWN_DPORT))) << 1 |
+	return (pkt->family == NFPROTO_IPV6) << 2 | pkt->has_ports << 1 |
 	       pkt->has_proto;
 }
 

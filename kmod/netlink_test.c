@@ -237,6 +237,20 @@ static const struct kfw_nl_case kfw_nl_cases[] = {
 	  -ERANGE },
 	{ "log flag with a value", { IN, ACCEPT, U8(LOG, 1) } },
 
+	/* Negation and owners. */
+	{ "negated source without one", { IN, ACCEPT, U8(NEGATE, KFW_NEGATE_SRC) }, -EINVAL,
+	  "negation of a field the rule does not have" },
+	{ "negated interface without one", { IN, ACCEPT, U8(NEGATE, KFW_NEGATE_IFACE) },
+	  -EINVAL, "negated interface without an interface" },
+	{ "negation of an unknown field", { IN, ACCEPT, U8(NEGATE, 1 << 5) }, -EINVAL },
+	{ "negated port without tcp", { IN, ACCEPT, U16(DPORT_FIRST, 22),
+	  U8(NEGATE, KFW_NEGATE_DPORT) }, -EINVAL, MSG_PROTO },
+	{ "uid on in", { IN, ACCEPT, U32(UID_FIRST, 0) }, -EINVAL,
+	  "uid and gid match only on out" },
+	{ "gid range without a start", { U8(DIR, KFW_DIR_OUT), ACCEPT, U32(GID_LAST, 5) },
+	  -EINVAL, "owner range without a start" },
+	{ "a list not nested", { IN, ACCEPT, TYPE(KFW_RULE_A_SRC_LIST, 0) }, -EINVAL },
+
 	/* Comments. */
 	{ "comment with a quote", { IN, ACCEPT, STR(COMMENT, "say \"hi\"") },
 	  -EINVAL, MSG_COMMENT },
@@ -672,7 +686,8 @@ static void kfw_nl_test_packet(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pkt.dport, 443);
 	/* What the query left out is unknown, not 0. */
 	KUNIT_EXPECT_EQ(test, pkt.unknown,
-			KFW_PACKET_UNKNOWN_SPORT | KFW_PACKET_UNKNOWN_DST);
+			KFW_PACKET_UNKNOWN_SPORT | KFW_PACKET_UNKNOWN_DST |
+			KFW_PACKET_UNKNOWN_UID | KFW_PACKET_UNKNOWN_GID);
 	KUNIT_EXPECT_FALSE(test, pkt.has_icmp);
 	KUNIT_EXPECT_EQ(test, pkt.state, KFW_STATE_NEW);
 	KUNIT_EXPECT_PTR_EQ(test, pkt.iface, (const char *)iface);
@@ -692,7 +707,8 @@ static void kfw_nl_test_packet(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pkt.icmp_code, 1);
 	KUNIT_EXPECT_FALSE(test, pkt.has_ports);
 	KUNIT_EXPECT_EQ(test, pkt.unknown,
-			KFW_PACKET_UNKNOWN_SRC | KFW_PACKET_UNKNOWN_DST);
+			KFW_PACKET_UNKNOWN_SRC | KFW_PACKET_UNKNOWN_DST |
+			KFW_PACKET_UNKNOWN_UID | KFW_PACKET_UNKNOWN_GID);
 
 	/* As on the packet path, only the family's own ICMP has types. */
 	KUNIT_ASSERT_EQ(test, kfw_nl_packet(test, icmp_in_v6, &dir, &pkt, iface, &extack), 0);
@@ -855,6 +871,253 @@ static void kfw_nl_test_request_policy(struct kunit *test)
 	}
 }
 
+/* --- Lists, negation and owners, from attributes to lookups ------------------ */
+
+/* One element of a list: an address with its prefix, ports, or a protocol. */
+struct kfw_nl_elem {
+	const char *addr;
+	u8 prefix;
+	u16 first;
+	u16 last;
+	u8 proto;
+};
+
+static void kfw_nl_put_list(struct kunit *test, struct sk_buff *skb, int type,
+			    const struct kfw_nl_elem *elems, unsigned int n)
+{
+	struct nlattr *list, *elem;
+	union nf_inet_addr addr;
+	unsigned int i;
+	u8 family;
+
+	list = nla_nest_start(skb, type);
+	KUNIT_ASSERT_NOT_NULL(test, list);
+	for (i = 0; i < n; i++) {
+		elem = nla_nest_start(skb, KFW_LIST_A_ELEM);
+		KUNIT_ASSERT_NOT_NULL(test, elem);
+		if (elems[i].addr) {
+			family = kfw_test_addr(test, elems[i].addr, &addr);
+			KUNIT_ASSERT_EQ(test, family == NFPROTO_IPV4 ?
+					nla_put_in_addr(skb, KFW_ELEM_A_IP4, addr.ip) :
+					nla_put_in6_addr(skb, KFW_ELEM_A_IP6, &addr.in6), 0);
+			KUNIT_ASSERT_EQ(test, nla_put_u8(skb, KFW_ELEM_A_PREFIX,
+							 elems[i].prefix), 0);
+		} else if (elems[i].first) {
+			KUNIT_ASSERT_EQ(test, nla_put_u16(skb, KFW_ELEM_A_FIRST,
+							  elems[i].first), 0);
+			KUNIT_ASSERT_EQ(test, nla_put_u16(skb, KFW_ELEM_A_LAST,
+							  elems[i].last ?: elems[i].first), 0);
+		} else {
+			KUNIT_ASSERT_EQ(test, nla_put_u8(skb, KFW_ELEM_A_PROTO,
+							 elems[i].proto), 0);
+		}
+		nla_nest_end(skb, elem);
+	}
+	nla_nest_end(skb, list);
+}
+
+/*
+ * Rule A of kfw_nl_test_lists: in drop proto tcp,udp
+ * src 192.0.2.1/32,198.51.100.0/24 dport 22,8000-8100.
+ */
+static struct nlattr *kfw_nl_list_rule_a(struct kunit *test, struct sk_buff *skb)
+{
+	static const struct kfw_nl_elem protos[] = {
+		{ .proto = IPPROTO_TCP }, { .proto = IPPROTO_UDP },
+	};
+	static const struct kfw_nl_elem srcs[] = {
+		{ .addr = "192.0.2.1", .prefix = 32 },
+		{ .addr = "198.51.100.0", .prefix = 24 },
+	};
+	static const struct kfw_nl_elem dports[] = {
+		{ .first = 22 }, { .first = 8000, .last = 8100 },
+	};
+	struct nlattr *nest = nla_nest_start(skb, KFW_A_RULE);
+
+	KUNIT_ASSERT_NOT_NULL(test, nest);
+	KUNIT_ASSERT_EQ(test, nla_put_u8(skb, KFW_RULE_A_DIR, KFW_DIR_IN), 0);
+	KUNIT_ASSERT_EQ(test, nla_put_u8(skb, KFW_RULE_A_ACTION, KFW_VERDICT_DROP), 0);
+	kfw_nl_put_list(test, skb, KFW_RULE_A_PROTO_LIST, protos, ARRAY_SIZE(protos));
+	kfw_nl_put_list(test, skb, KFW_RULE_A_SRC_LIST, srcs, ARRAY_SIZE(srcs));
+	kfw_nl_put_list(test, skb, KFW_RULE_A_DPORT_LIST, dports, ARRAY_SIZE(dports));
+	nla_nest_end(skb, nest);
+	return nest;
+}
+
+/* Rule B: in accept proto tcp src != 203.0.113.0/24 dport != 22,80. */
+static struct nlattr *kfw_nl_list_rule_b(struct kunit *test, struct sk_buff *skb)
+{
+	static const struct kfw_nl_elem dports[] = { { .first = 22 }, { .first = 80 } };
+	struct nlattr *nest = nla_nest_start(skb, KFW_A_RULE);
+	union nf_inet_addr net;
+
+	KUNIT_ASSERT_NOT_NULL(test, nest);
+	kfw_test_addr(test, "203.0.113.0", &net);
+	KUNIT_ASSERT_EQ(test, nla_put_u8(skb, KFW_RULE_A_DIR, KFW_DIR_IN), 0);
+	KUNIT_ASSERT_EQ(test, nla_put_u8(skb, KFW_RULE_A_ACTION, KFW_VERDICT_ACCEPT), 0);
+	KUNIT_ASSERT_EQ(test, nla_put_u8(skb, KFW_RULE_A_PROTO, IPPROTO_TCP), 0);
+	KUNIT_ASSERT_EQ(test, nla_put_in_addr(skb, KFW_RULE_A_SRC_IP4, net.ip), 0);
+	KUNIT_ASSERT_EQ(test, nla_put_u8(skb, KFW_RULE_A_SRC_PREFIX, 24), 0);
+	kfw_nl_put_list(test, skb, KFW_RULE_A_DPORT_LIST, dports, ARRAY_SIZE(dports));
+	KUNIT_ASSERT_EQ(test, nla_put_u8(skb, KFW_RULE_A_NEGATE,
+					 KFW_NEGATE_SRC | KFW_NEGATE_DPORT), 0);
+	nla_nest_end(skb, nest);
+	return nest;
+}
+
+/* Parses @nest into a rule of @kn and puts it at @index. */
+static struct kfw_rule *kfw_nl_list_insert(struct kunit *test, struct kfw_net *kn,
+					   const struct nlattr *nest, unsigned int index)
+{
+	struct netlink_ext_ack extack = {};
+	struct kfw_rule_spec spec;
+	struct kfw_rule *rule;
+	int err;
+
+	err = kfw_nl_parse_rule(nest, &init_user_ns, &spec, &extack);
+	KUNIT_ASSERT_EQ_MSG(test, err, 0, "refused: %s", extack._msg ?: "(no message)");
+	mutex_lock(&kn->lock);
+	rule = kfw_rule_alloc(kn, &spec);
+	if (!rule)
+		kfw_rule_spec_release(&spec);
+	err = rule ? kfw_table_insert(kn, rule, index) : -ENOMEM;
+	mutex_unlock(&kn->lock);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	return rule;
+}
+
+/* Which rule of @kn's "in" a TCP or UDP packet hits: 'A', 'B' or '-'. */
+static char kfw_nl_list_hit(struct kunit *test, struct kfw_net *kn,
+			    const struct kfw_rule *a, u8 proto, const char *src,
+			    u16 dport, bool sport_known)
+{
+	struct kfw_packet pkt = {
+		.has_proto = true, .has_ports = true, .proto = proto,
+		.sport = 40000, .dport = dport,
+		.unknown = sport_known ? 0 : KFW_PACKET_UNKNOWN_SPORT,
+	};
+	const struct kfw_rule *rule;
+
+	pkt.family = kfw_test_addr(test, src, &pkt.src);
+	rule = kfw_test_classify(rcu_dereference_raw(kn->table), KFW_DIR_IN, &pkt);
+	return !rule ? '-' : rule == a ? 'A' : 'B';
+}
+
+static unsigned long kfw_nl_list_entries(struct kfw_net *kn)
+{
+	struct kfw_cls_stats stats;
+
+	kfw_cls_stats(rcu_dereference_raw(kn->table)->cls[KFW_DIR_IN], &stats);
+	return stats.entries;
+}
+
+static void kfw_nl_test_lists(struct kunit *test)
+{
+	static const struct {
+		u8 proto;
+		const char *src;
+		u16 dport;
+		bool sport_known;
+		char want;
+	} cases[] = {
+		{ IPPROTO_TCP, "192.0.2.1", 22, true, 'A' },
+		{ IPPROTO_UDP, "198.51.100.7", 8100, true, 'A' },
+		{ IPPROTO_TCP, "198.51.100.255", 8000, true, 'A' },
+		/* A what-if that leaves the source port out still finds A. */
+		{ IPPROTO_TCP, "192.0.2.1", 22, false, 'A' },
+		/* Outside A's elements, and in neither negated list: B. */
+		{ IPPROTO_TCP, "192.0.2.1", 23, true, 'B' },
+		{ IPPROTO_TCP, "192.0.2.2", 22, true, '-' },
+		{ IPPROTO_TCP, "192.0.2.2", 443, true, 'B' },
+		{ IPPROTO_TCP, "192.0.2.1", 80, true, '-' },
+		{ IPPROTO_TCP, "203.0.113.5", 23, true, '-' },
+		{ IPPROTO_UDP, "192.0.2.2", 23, true, '-' },
+		/* B's negated source is IPv4: other families never match it. */
+		{ IPPROTO_TCP, "2001:db8::1", 23, true, '-' },
+	};
+	struct kfw_net *kn = kfw_test_net_new(test);
+	struct kfw_rule_spec spec1, spec2;
+	struct netlink_ext_ack extack = {};
+	struct kfw_rule *a, *b;
+	struct sk_buff *skb;
+	unsigned int i;
+
+	skb = nlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	test->priv = skb;
+	b = kfw_nl_list_insert(test, kn, kfw_nl_list_rule_b(test, skb), 0);
+	a = kfw_nl_list_insert(test, kn, kfw_nl_list_rule_a(test, skb), 0);
+
+	/* A's two sources are indexed one by one; B, negated, is one entry. */
+	KUNIT_EXPECT_EQ(test, a->nr_elems, 2);
+	KUNIT_EXPECT_EQ(test, b->nr_elems, 0);
+	KUNIT_EXPECT_EQ(test, kfw_nl_list_entries(kn), 3);
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		KUNIT_EXPECT_EQ_MSG(test, kfw_nl_list_hit(test, kn, a, cases[i].proto,
+							  cases[i].src, cases[i].dport,
+							  cases[i].sport_known),
+				    cases[i].want, "case %u: %s port %u", i,
+				    cases[i].src, cases[i].dport);
+
+	/* Two parses of one list are equal, as the counter carry-over needs. */
+	KUNIT_ASSERT_EQ(test, kfw_nl_parse_rule(kfw_nl_list_rule_a(test, skb),
+						&init_user_ns, &spec1, &extack), 0);
+	KUNIT_ASSERT_EQ(test, kfw_nl_parse_rule(kfw_nl_list_rule_b(test, skb),
+						&init_user_ns, &spec2, &extack), 0);
+	KUNIT_EXPECT_TRUE(test, kfw_match_equal(&spec1.match, &a->match));
+	KUNIT_EXPECT_FALSE(test, kfw_match_equal(&spec2.match, &a->match));
+	KUNIT_EXPECT_TRUE(test, kfw_match_equal(&spec2.match, &b->match));
+	kfw_rule_spec_release(&spec1);
+	kfw_rule_spec_release(&spec2);
+
+	/* Deleting A takes every one of its entries out. */
+	mutex_lock(&kn->lock);
+	KUNIT_EXPECT_EQ(test, kfw_table_delete(kn, a->handle), 0);
+	mutex_unlock(&kn->lock);
+	KUNIT_EXPECT_EQ(test, kfw_nl_list_entries(kn), 1);
+	KUNIT_EXPECT_EQ(test, kfw_nl_list_hit(test, kn, NULL, IPPROTO_TCP, "192.0.2.1",
+					      23, true), 'B');
+	kfw_test_net_free(kn);
+}
+
+/* Owner ranges are numbered in the rule's user namespace, and out only. */
+static void kfw_nl_test_owner(struct kunit *test)
+{
+	const struct kfw_nl_attr in_uid[] = {
+		IN, ACCEPT, U32(UID_FIRST, 1000), { }
+	};
+	const struct kfw_nl_attr out_gid[] = {
+		U8(DIR, KFW_DIR_OUT), ACCEPT, U32(GID_FIRST, 100), U32(GID_LAST, 199), { }
+	};
+	const struct kfw_nl_attr backwards[] = {
+		U8(DIR, KFW_DIR_OUT), ACCEPT, U32(UID_FIRST, 10), U32(UID_LAST, 9), { }
+	};
+	struct kfw_packet pkt = { .family = NFPROTO_IPV4 };
+	struct netlink_ext_ack extack = {};
+	struct kfw_rule_spec spec;
+
+	KUNIT_EXPECT_EQ(test, kfw_nl_parse_rule(kfw_nl_rule(test, in_uid), &init_user_ns,
+						&spec, &extack), -EINVAL);
+	KUNIT_EXPECT_STREQ(test, extack._msg, "uid and gid match only on out");
+	kfw_nl_test_exit(test);
+	KUNIT_EXPECT_EQ(test, kfw_nl_parse_rule(kfw_nl_rule(test, backwards), &init_user_ns,
+						&spec, &extack), -EINVAL);
+	KUNIT_EXPECT_STREQ(test, extack._msg, "owner range ends before it starts");
+	kfw_nl_test_exit(test);
+
+	kfw_nl_accept_spec(test, out_gid, &spec);
+	KUNIT_ASSERT_TRUE(test, spec.match.fields & KFW_MATCH_MORE);
+	pkt.unknown = KFW_PACKET_UNKNOWN_UID;
+	pkt.gid = 150;
+	KUNIT_EXPECT_TRUE(test, kfw_match_packet(&spec.match, &pkt));
+	pkt.gid = 200;
+	KUNIT_EXPECT_FALSE(test, kfw_match_packet(&spec.match, &pkt));
+	pkt.unknown |= KFW_PACKET_UNKNOWN_GID;
+	pkt.gid = 150;
+	KUNIT_EXPECT_FALSE(test, kfw_match_packet(&spec.match, &pkt));
+	kfw_rule_spec_release(&spec);
+}
+
 static struct kunit_case kfw_nl_test_cases[] = {
 	KUNIT_CASE_PARAM(kfw_nl_test_reject, kfw_nl_cases_gen_params),
 	KUNIT_CASE(kfw_nl_test_full_ipv4),
@@ -865,11 +1128,15 @@ static struct kunit_case kfw_nl_test_cases[] = {
 	KUNIT_CASE(kfw_nl_test_request_policy),
 	KUNIT_CASE(kfw_nl_test_packet_refused),
 	KUNIT_CASE(kfw_nl_test_packet),
+	KUNIT_CASE(kfw_nl_test_lists),
+	KUNIT_CASE(kfw_nl_test_owner),
 	{}
 };
 
 static struct kunit_suite kfw_nl_test_suite = {
 	.name = "kfw_netlink",
+	.suite_init = kfw_test_suite_init,
+	.suite_exit = kfw_test_suite_exit,
 	.exit = kfw_nl_test_exit,
 	.test_cases = kfw_nl_test_cases,
 };

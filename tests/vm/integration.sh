@@ -31,33 +31,6 @@ autoload() {
 # squeeze: fields separated by one space, as `fwctl list` may pad columns.
 squeeze() { awk '{ $1 = $1; print }'; }
 
-# check_error EXPECTED NS COMMAND...: COMMAND, run through the namespace
-# function NS, exits 1 with exactly EXPECTED on stderr, nothing on stdout, and
-# the namespace's table (policies and rules) is what it was.
-check_error() {
-	local expected=$1 ns=$2 before after status problems=
-	shift
-	before=$($ns fwctl save 2>&1) || true
-	"$@" >/tmp/stdout 2>/tmp/stderr && status=0 || status=$?
-	after=$($ns fwctl save 2>&1) || true
-	[ "$status" -eq 1 ] || problems="exit status $status, expected 1"
-	[ "$(cat /tmp/stderr)" = "$expected" ] || problems="$problems
-stderr: $(cat /tmp/stderr)"
-	[ ! -s /tmp/stdout ] || problems="$problems
-stdout: $(cat /tmp/stdout)"
-	[ "$before" = "$after" ] || problems="$problems
-the table changed from:
-$before
-to:
-$after"
-	shift
-	if [ -z "$problems" ]; then
-		pass "$* -> $expected"
-	else
-		fail "$* -> $expected" "$problems"
-	fi
-}
-
 # empty_table NS: the namespace has no rules and accepting policies.
 empty_table() {
 	[ "$($1 fwctl save)" = "policy in accept

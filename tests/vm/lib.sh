@@ -114,6 +114,33 @@ $3"
 	fi
 }
 
+# check_error EXPECTED NS COMMAND...: COMMAND, run through the namespace
+# function NS, exits 1 with exactly EXPECTED on stderr, nothing on stdout, and
+# the namespace's table (policies and rules) is what it was.
+check_error() {
+	local expected=$1 ns=$2 before after status problems=
+	shift
+	before=$($ns fwctl save 2>&1) || true
+	"$@" >/tmp/stdout 2>/tmp/stderr && status=0 || status=$?
+	after=$($ns fwctl save 2>&1) || true
+	[ "$status" -eq 1 ] || problems="exit status $status, expected 1"
+	[ "$(cat /tmp/stderr)" = "$expected" ] || problems="$problems
+stderr: $(cat /tmp/stderr)"
+	[ ! -s /tmp/stdout ] || problems="$problems
+stdout: $(cat /tmp/stdout)"
+	[ "$before" = "$after" ] || problems="$problems
+the table changed from:
+$before
+to:
+$after"
+	shift
+	if [ -z "$problems" ]; then
+		pass "$* -> $expected"
+	else
+		fail "$* -> $expected" "$problems"
+	fi
+}
+
 # step COMMAND...: a step of a scenario that must work for the checks after it
 # to mean anything. It is shown in the log; if it fails, that is a failure.
 step() {
