@@ -417,6 +417,125 @@ static void test_format_longest(void **state)
 			       "\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\"}"));
 }
 
+static void test_lists(void **state)
+{
+	(void)state;
+	unit_expect_text("in drop proto tcp,udp dport 22,80,8000-8100",
+			 "in drop proto tcp,udp dport 22,80,8000-8100");
+	unit_expect_text("in drop src 192.0.2.1,198.51.100.9/24",
+			 "in drop src 192.0.2.1/32,198.51.100.0/24");
+	unit_expect_text("in drop dst 2001:db8::1,2001:db8:1::/48",
+			 "in drop dst 2001:db8::1/128,2001:db8:1::/48");
+	unit_expect_text("in drop proto 6,17,icmp", "in drop proto tcp,udp,icmp");
+	unit_expect_text("out accept proto tcp sport 1,1-2,65535",
+			 "out accept proto tcp sport 1,1-2,65535");
+	/* Element 0 answers for the field where one value is enough. */
+	unit_expect_text("in drop proto udp,tcp sport 53", "in drop proto udp,tcp sport 53");
+}
+
+static void test_list_errors(void **state)
+{
+	static const struct {
+		const char *line;
+		const char *err;
+	} cases[] = {
+		{ "in drop proto tcp dport 22,,80", "empty element in '22,,80'" },
+		{ "in drop proto tcp dport 22,", "empty element in '22,'" },
+		{ "in drop proto tcp dport ,22", "empty element in ',22'" },
+		{ "in drop proto tcp dport 22,70000", "invalid port '70000'" },
+		{ "in drop proto tcp dport 22,90-80", "invalid port range '90-80'" },
+		{ "in drop src 192.0.2.1,300.0.0.1", "invalid address '300.0.0.1'" },
+		{ "in drop src 192.0.2.1,2001:db8::1",
+		  "addresses of different families in '192.0.2.1,2001:db8::1'" },
+		{ "in drop src 192.0.2.1,192.0.2.2 dst 2001:db8::1",
+		  "src and dst are of different families" },
+		{ "in drop proto tcp,icmp dport 22", "'dport' needs proto tcp or udp" },
+		{ "in drop proto icmp,udp icmp-type echo-request",
+		  "'icmp-type' needs proto icmp or icmpv6" },
+		{ "in drop proto tcp,foo", "invalid protocol 'foo'" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		unit_expect_error(cases[i].line, cases[i].err);
+}
+
+/* 64 elements fit, the 65th is refused; the longest rule still formats. */
+static void test_list_longest(void **state)
+{
+	char line[RULE_TEXT_MAX], err[RULE_ERR_MAX];
+	char text[RULE_TEXT_MAX], json[RULE_JSON_MAX];
+	size_t pos;
+	struct rule r;
+	int i;
+
+	(void)state;
+	pos = (size_t)snprintf(line, sizeof(line), "out accept src ");
+	for (i = 0; i < KFW_LIST_MAX; i++)
+		pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "%sffff:ffff:ffff:ffff:ffff:ffff:ffff:%x",
+					i ? "," : "", 0xff00 + i);
+	pos += (size_t)snprintf(line + pos, sizeof(line) - pos, " dst ");
+	for (i = 0; i < KFW_LIST_MAX; i++)
+		pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "%sfffe:ffff:ffff:ffff:ffff:ffff:ffff:%x",
+					i ? "," : "", 0xff00 + i);
+	snprintf(line + pos, sizeof(line) - pos, " proto tcp");
+	assert_int_equal(unit_parse(&r, line, err), 0);
+	assert_int_equal(r.lists->len[RULE_LIST_SRC], KFW_LIST_MAX);
+	assert_int_equal(r.lists->len[RULE_LIST_DST], KFW_LIST_MAX);
+	r.handle = UINT64_MAX;
+	assert_true(rule_format(&r, text, sizeof(text)) > 0);
+	assert_true(rule_format_json(&r, json, sizeof(json)) > 0);
+	assert_non_null(strstr(text, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff3f/128 dst"));
+	rule_release(&r);
+
+	strcpy(line, "in drop proto tcp dport 1");
+	for (i = 2; i <= KFW_LIST_MAX + 1; i++)
+		snprintf(line + strlen(line), sizeof(line) - strlen(line), ",%d", i);
+	unit_expect_error(line, "more than 64 elements in '1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,1...'");
+}
+
+static void test_negation(void **state)
+{
+	char err[RULE_ERR_MAX], json[RULE_JSON_MAX];
+	struct rule r;
+
+	(void)state;
+	unit_expect_text("in drop src != 192.0.2.0/24", "in drop src != 192.0.2.0/24");
+	unit_expect_text("in drop proto tcp dport != 22,80 sport != 1024-65535",
+			 "in drop proto tcp sport != 1024-65535 dport != 22,80");
+	unit_expect_text("in accept iface != lo dst != 2001:db8::/32,2001:db8:1::1",
+			 "in accept dst != 2001:db8::/32,2001:db8:1::1/128 iface != lo");
+	unit_expect_error("in drop proto != tcp", "'!=' cannot negate 'proto'");
+	unit_expect_error("in drop state != new", "'!=' cannot negate 'state'");
+	unit_expect_error("in drop src !=", "missing value for 'src'");
+	unit_expect_error("in drop dport != 22", "'dport' needs proto tcp or udp");
+
+	assert_int_equal(unit_parse(&r, "in drop proto tcp src != 192.0.2.1 dport != 22", err), 0);
+	assert_int_equal(r.negate, KFW_NEGATE_SRC | KFW_NEGATE_DPORT);
+	assert_true(rule_format_json(&r, json, sizeof(json)) > 0);
+	assert_non_null(strstr(json, "\"src\":\"!= 192.0.2.1/32\",\"dport\":\"!= 22\"}"));
+}
+
+static void test_owner(void **state)
+{
+	char err[RULE_ERR_MAX];
+	struct rule r;
+
+	(void)state;
+	unit_expect_text("out drop uid 1000", "out drop uid 1000");
+	unit_expect_text("out drop gid 100-199 uid 0-999", "out drop uid 0-999 gid 100-199");
+	unit_expect_text("out drop uid root gid root", "out drop uid 0 gid 0");
+	unit_expect_error("in drop uid 1000", "'uid' matches only on out");
+	unit_expect_error("in drop gid 1000", "'gid' matches only on out");
+	unit_expect_error("out drop uid 2000-1000", "invalid user range '2000-1000'");
+	unit_expect_error("out drop uid 4294967295", "unknown user '4294967295'");
+	unit_expect_error("out drop uid no-such-user-here", "unknown user 'no-such-user-here'");
+	unit_expect_error("out drop gid no-such-group-here", "unknown group 'no-such-group-here'");
+	assert_int_equal(unit_parse(&r, "out drop uid 4294967294", err), 0);
+	assert_int_equal(r.uid_first, 4294967294u);
+}
+
 static void test_json(void **state)
 {
 	char err[RULE_ERR_MAX];
@@ -753,6 +872,11 @@ int rule_test_run(int *total)
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_handle_position),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_lists),
+		cmocka_unit_test(test_list_errors),
+		cmocka_unit_test(test_list_longest),
+		cmocka_unit_test(test_negation),
+		cmocka_unit_test(test_owner),
 	};
 
 	*total += (int)ARRAY_SIZE(tests);

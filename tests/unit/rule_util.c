@@ -45,6 +45,7 @@ void unit_expect_error(const char *line, const char *want)
 
 	if (unit_parse(&r, line, err) != -1)
 		fail_msg("'%s' parsed, want error \"%s\"", line, want);
+	rule_release(&r);
 	if (strcmp(err, want))
 		fail_msg("'%s': error \"%s\", want \"%s\"", line, err, want);
 }
@@ -60,6 +61,7 @@ void unit_expect_text(const char *line, const char *want)
 	if (unit_parse(&r, line, err))
 		fail_msg("'%s': unexpected error \"%s\"", line, err);
 	len = rule_format(&r, text, sizeof(text));
+	rule_release(&r);
 	assert_int_equal(len, strlen(text));
 	if (strcmp(text, want))
 		fail_msg("'%s': text \"%s\", want \"%s\"", line, text, want);

@@ -18,7 +18,7 @@ int cli_test_run(int *total);
 #define UNIT_TOKENS_MAX	64
 
 struct unit_tokens {
-	char buf[2048];
+	char buf[RULE_TEXT_MAX];
 	char *argv[UNIT_TOKENS_MAX];
 	int argc;
 };

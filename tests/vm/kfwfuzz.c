@@ -489,6 +489,64 @@ static void put_ports(struct node *r, uint16_t first_type, uint16_t last_type)
 		put_u16(r, last_type, last);
 }
 
+/*
+ * A list of @type: mostly 1 to 64 elements of its kind, sometimes none, too
+ * many, mixed families or elements of another kind.
+ */
+static void put_list(struct node *r, uint16_t type, bool v6)
+{
+	struct node *list = nest(r, type), *elem;
+	unsigned int n = bad(1, 20) ? below(80) : 1 + below(64), i;
+
+	for (i = 0; i < n; i++) {
+		elem = nest(list, bad(1, 60) ? below(3) : KFW_LIST_A_ELEM);
+		switch (bad(1, 30) ? below(3) : type == KFW_RULE_A_PROTO_LIST ? 2 :
+			type == KFW_RULE_A_SRC_LIST || type == KFW_RULE_A_DST_LIST ? 0 : 1) {
+		case 0:
+			put_addr(elem, bad(1, 30) ? !v6 : v6, KFW_ELEM_A_IP4, KFW_ELEM_A_IP6,
+				 KFW_ELEM_A_PREFIX);
+			break;
+		case 1:
+			put_ports(elem, KFW_ELEM_A_FIRST, KFW_ELEM_A_LAST);
+			break;
+		default:
+			put_u8(elem, KFW_ELEM_A_PROTO, chance(1, 2) ? IPPROTO_TCP : rnd());
+		}
+		if (bad(1, 80))
+			put_random(elem, KFW_ELEM_A_MAX, 1);
+	}
+}
+
+/*
+ * Lists, negations and owners; @ports: the rule's protocol allows ports,
+ * @has_proto: it has one.
+ */
+static void gen_rule_more(struct node *r, bool v6, bool ports, bool has_proto)
+{
+	if (chance(1, 8))
+		put_list(r, KFW_RULE_A_SRC_LIST, v6);
+	if (chance(1, 10))
+		put_list(r, KFW_RULE_A_DST_LIST, v6);
+	if (chance(1, 8) && (ports || bad(1, 10)))
+		put_list(r, KFW_RULE_A_DPORT_LIST, v6);
+	if (chance(1, 12) && (ports || bad(1, 10)))
+		put_list(r, KFW_RULE_A_SPORT_LIST, v6);
+	if ((!has_proto && chance(1, 10)) || bad(1, 30))
+		put_list(r, KFW_RULE_A_PROTO_LIST, v6);
+	if (chance(1, 8))
+		put_u8(r, KFW_RULE_A_NEGATE, bad(1, 20) ? rnd() : below(32));
+	if (chance(1, 12)) {
+		put_u32(r, KFW_RULE_A_UID_FIRST, chance(1, 2) ? below(2000) : rnd());
+		if (chance(1, 2))
+			put_u32(r, KFW_RULE_A_UID_LAST, chance(1, 2) ? 1000 + below(2000) : rnd());
+	}
+	if (chance(1, 12)) {
+		put_u32(r, KFW_RULE_A_GID_FIRST, below(2000));
+		if (chance(1, 2))
+			put_u32(r, KFW_RULE_A_GID_LAST, bad(1, 10) ? rnd() : 2000);
+	}
+}
+
 /* A rule nest: @simple rules are small, for chunks of hundreds. */
 static void gen_rule(struct node *parent, bool simple)
 {
@@ -564,6 +622,7 @@ static void gen_rule(struct node *parent, bool simple)
 	}
 	if (chance(1, 10))
 		put_string(r, KFW_RULE_A_COMMENT, KFW_COMMENT_MAX, true);
+	gen_rule_more(r, v6, ports, has_proto);
 	/* Reply-only attributes, padding, and types past the end. */
 	if (bad(1, 80))
 		put_u64(r, KFW_RULE_A_HANDLE, rnd());
