@@ -598,7 +598,8 @@ static int kfw_nl_packet(struct kunit *test, const struct kfw_nl_attr *attrs, u8
 {
 	kfw_nl_test_exit(test);
 	memset(extack, 0, sizeof(*extack));
-	return kfw_nl_parse_packet(kfw_nl_rule(test, attrs), &init_user_ns, dir, pkt, iface, extack);
+	return kfw_nl_parse_packet(kfw_nl_rule(test, attrs), &init_user_ns, dir, pkt,
+				   iface, extack);
 }
 
 static void kfw_nl_test_packet_refused(struct kunit *test)

@@ -94,10 +94,10 @@ static int kfw_rule_indexed_list(const struct kfw_match *match)
 	unsigned int i;
 
 	/* A list field below KFW_LIST_PROTO is negated by the bit of its index. */
-	BUILD_BUG_ON(KFW_NEGATE_SRC != BIT(KFW_LIST_SRC) ||
-		     KFW_NEGATE_DST != BIT(KFW_LIST_DST) ||
-		     KFW_NEGATE_SPORT != BIT(KFW_LIST_SPORT) ||
-		     KFW_NEGATE_DPORT != BIT(KFW_LIST_DPORT));
+	BUILD_BUG_ON(BIT(KFW_LIST_SRC) != KFW_NEGATE_SRC ||
+		     BIT(KFW_LIST_DST) != KFW_NEGATE_DST ||
+		     BIT(KFW_LIST_SPORT) != KFW_NEGATE_SPORT ||
+		     BIT(KFW_LIST_DPORT) != KFW_NEGATE_DPORT);
 	for (i = 0; i < ARRAY_SIZE(order); i++)
 		if ((match->listed & BIT(order[i])) &&
 		    (order[i] == KFW_LIST_PROTO || !(match->negate & BIT(order[i]))))
