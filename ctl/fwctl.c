@@ -17,6 +17,7 @@
 #include "netlink.h"
 #include "restore.h"
 #include "rule.h"
+#include "shadow.h"
 #include "show.h"
 #include "version.h"
 
@@ -105,11 +106,47 @@ static int finish_output(void)
 	return 1;
 }
 
+/* Names rules by position and handle, for a table read from the kernel. */
+static void warn_shadowed_rule(size_t rule, size_t by, void *data)
+{
+	const struct rule *rules = data;
+
+	print_error("warning: rule %zu (handle %" PRIu64 ") can never match: "
+		    "rule %zu (handle %" PRIu64 ") covers it", rule + 1,
+		    rules[rule].handle, by + 1, rules[by].handle);
+}
+
+/*
+ * After an add or insert: is the new rule shadowed, or does it shadow a
+ * later one? The table is read back after the change, so positions and
+ * handles are those of a table that existed; the new rule is found by its
+ * handle. The rule is in, whatever happens here: a failure only warns.
+ */
+static void warn_shadowed_after_add(struct fwnl *nl, uint64_t handle)
+{
+	struct rule *rules = NULL;
+	struct fwnl_error e;
+	size_t count = 0, pos;
+
+	if (fwnl_get_rules(nl, &rules, &count, &e)) {
+		fwnl_report(&e, "reading the rules back to look for shadowed ones");
+		return;
+	}
+	for (pos = 0; pos < count; pos++)
+		if (rules[pos].handle == handle)
+			break;
+	if (pos < count &&
+	    shadow_check_one(rules, count, pos, warn_shadowed_rule, rules) < 0)
+		print_error("looking for shadowed rules: out of memory");
+	free(rules);
+}
+
 static int cmd_add(int argc, char *argv[])
 {
 	const char *synopsis = "add DIR ACTION [MATCH...]";
 	struct fwnl_error e;
 	struct fwnl *nl;
+	uint64_t handle;
 	struct rule r;
 	int ret = 0;
 
@@ -118,9 +155,11 @@ static int cmd_add(int argc, char *argv[])
 	nl = fwnl_open();
 	if (!nl)
 		return 1;
-	if (fwnl_add_rule(nl, &r, 0, NULL, &e)) {
+	if (fwnl_add_rule(nl, &r, 0, &handle, &e)) {
 		fwnl_report(&e, "adding the rule");
 		ret = 1;
+	} else {
+		warn_shadowed_after_add(nl, handle);
 	}
 	fwnl_close(nl);
 	return ret;
@@ -152,6 +191,7 @@ static int cmd_insert(int argc, char *argv[])
 	char err[RULE_ERR_MAX];
 	struct fwnl_error e;
 	struct fwnl *nl;
+	uint64_t handle;
 	struct rule r;
 	uint32_t pos;
 	int ret = 0;
@@ -167,9 +207,11 @@ static int cmd_insert(int argc, char *argv[])
 	nl = fwnl_open();
 	if (!nl)
 		return 1;
-	if (fwnl_add_rule(nl, &r, pos, NULL, &e)) {
+	if (fwnl_add_rule(nl, &r, pos, &handle, &e)) {
 		report_insert_error(nl, &e, argv[1], pos);
 		ret = 1;
+	} else {
+		warn_shadowed_after_add(nl, handle);
 	}
 	fwnl_close(nl);
 	return ret;
@@ -328,6 +370,45 @@ static int cmd_save(int argc, char *argv[])
 	return show_table(print_save);
 }
 
+/* Prints a shadowed rule of the loaded table, whose rules data holds. */
+static void print_shadowed_rule(size_t rule, size_t by, void *data)
+{
+	const struct rule *rules = data;
+
+	printf("rule %zu (handle %" PRIu64 ") can never match: rule %zu (handle %"
+	       PRIu64 ") covers it\n", rule + 1, rules[rule].handle, by + 1,
+	       rules[by].handle);
+}
+
+/* Lists the loaded table's shadowed rules; 1 if there is any, as for errors. */
+static int cmd_check(int argc, char *argv[])
+{
+	struct rule *rules = NULL;
+	struct fwnl_error e;
+	struct fwnl *nl;
+	size_t count = 0;
+	int ret = 1, found;
+
+	if (no_arguments(argc, argv))
+		return 1;
+	nl = fwnl_open();
+	if (!nl)
+		return 1;
+	if (fwnl_get_rules(nl, &rules, &count, &e)) {
+		fwnl_report(&e, "reading the rules");
+		goto out;
+	}
+	found = shadow_check(rules, count, print_shadowed_rule, rules);
+	if (found < 0)
+		print_error("looking for shadowed rules: out of memory");
+	else if (finish_output() == 0)
+		ret = found > 0;
+out:
+	free(rules);
+	fwnl_close(nl);
+	return ret;
+}
+
 /* For the commands that send one argument-less request. */
 static int simple(int argc, char *argv[],
 		  int (*fn)(struct fwnl *nl, struct fwnl_error *e),
@@ -475,6 +556,15 @@ static int parse_restore_options(int argc, char *argv[],
 	return arg;
 }
 
+/* Names rules by their position in the new table and their line. */
+static void warn_shadowed_line(size_t rule, size_t by, void *data)
+{
+	const struct restore *rs = data;
+
+	print_error("warning: rule %zu (line %u) can never match: rule %zu (line %u) covers it",
+		    rule + 1, rs->lines[rule], by + 1, rs->lines[by]);
+}
+
 static int cmd_restore(int argc, char *argv[])
 {
 	char err[RESTORE_ERR_MAX];
@@ -513,6 +603,8 @@ static int cmd_restore(int argc, char *argv[])
 		report_restore_error(&rs, &e, &blame);
 	} else {
 		ret = 0;
+		if (shadow_check(rs.rules, rs.count, warn_shadowed_line, &rs) < 0)
+			print_error("looking for shadowed rules: out of memory");
 		if (how.confirm_seconds)
 			printf("the new rules revert in %" PRIu32 " s unless 'fwctl confirm' runs\n",
 			       how.confirm_seconds);
@@ -613,6 +705,7 @@ static const struct command commands[] = {
 	{ "save",	cmd_save,	"print policies and rules as restore input" },
 	{ "restore",	cmd_restore,	"replace policies and rules from FILE or stdin, atomically" },
 	{ "confirm",	cmd_confirm,	"keep the rules of a restore --confirm" },
+	{ "check",	cmd_check,	"list the rules that can never match (exit 1 if any)" },
 	{ "stats",	cmd_stats,	"per-direction counters (--prometheus: and per rule, for Prometheus)" },
 	{ "test",	cmd_test,	"which rule a packet would hit, and its verdict" },
 	{ "help",	cmd_help,	"show this help" },

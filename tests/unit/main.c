@@ -16,6 +16,7 @@ int main(void)
 	failed += match_test_run(&total);
 	failed += restore_test_run(&total);
 	failed += show_test_run(&total);
+	failed += shadow_test_run(&total);
 	failed += cli_test_run(&total);
 
 	/* cmocka buffers nothing, but our line must come last. */

@@ -12,6 +12,7 @@ int rule_test_run(int *total);
 int match_test_run(int *total);
 int restore_test_run(int *total);
 int show_test_run(int *total);
+int shadow_test_run(int *total);
 int cli_test_run(int *total);
 
 /* rule_util.c: a rule written as one line of space-separated tokens. */

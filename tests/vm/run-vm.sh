@@ -251,10 +251,10 @@ for file in modules.builtin modules.builtin.modinfo modules.order; do
 done
 depmod -b "$root" "$version"
 
-# The tests: every shell file next to this one, the parts that language.sh
-# sources, and SCRIPT itself.
+# The tests: every shell file next to this one, the parts of the suites
+# made of parts (language/), and SCRIPT itself.
 cp "$here"/*.sh "$root/tests/"
-cp -r "$here"/language "$root/tests/"
+cp -r "$here/language" "$root/tests/"
 if [[ -n $script ]]; then
 	cp "$script" "$root/tests/$(basename "$script")"
 	script=/tests/$(basename "$script")
