@@ -26,6 +26,17 @@
  * single rules count: a rule covered by two earlier rules together, but by
  * neither alone, is not reported.
  *
+ * LISTS
+ *
+ * A rule with lists stands for the rules of one value each that its
+ * elements make, all their combinations: `proto tcp,udp dport 22,80` is
+ * four. Up to SHADOW_COMBOS_MAX of them, the checker reasons on those: J
+ * covers I when each of I's combinations is covered by one of J's. The
+ * index holds each combination of a list rule at the rule's position, and a
+ * list rule is reported only when the earliest coverer of each of its
+ * combinations is one and the same rule. A negated field, an owner, or more
+ * combinations than that keep a rule out, as any unknown field does.
+ *
  * THE INDEX
  *
  * Comparing every rule with every earlier one is 5e9 pairs at 100k rules.
@@ -160,7 +171,67 @@ struct shadow_index {
 	size_t capgroups;
 	struct wordmap group_map;	/* group shape -> index into groups */
 	uint32_t query;			/* counts shadow_index_find() calls */
+	struct rule **combos;		/* the combinations of list rules added */
+	size_t ncombos;
+	size_t capcombos;
 };
+
+/* Combinations a list rule may stand for, and still be reasoned about. */
+#define SHADOW_COMBOS_MAX	64
+
+/*
+ * How many rules of one value each @r stands for: 1 without lists, 0 when
+ * more than SHADOW_COMBOS_MAX.
+ */
+static size_t combos_of(const struct rule *r)
+{
+	size_t n = 1;
+	int f;
+
+	if (!r->lists)
+		return 1;
+	for (f = 0; f < RULE_LISTS; f++) {
+		if (r->lists->len[f] > 1)
+			n *= r->lists->len[f];
+		if (n > SHADOW_COMBOS_MAX)
+			return 0;
+	}
+	return n;
+}
+
+/* The @n-th combination of @r's elements, in @out, without lists. */
+static void combo_of(const struct rule *r, size_t n, struct rule *out)
+{
+	const struct rule_lists *l = r->lists;
+	int f;
+
+	memcpy(out, r, sizeof(*out));
+	out->lists = NULL;
+	for (f = 0; l && f < RULE_LISTS; f++) {
+		size_t len = l->len[f], k;
+
+		if (len < 2)
+			continue;
+		k = n % len;
+		n /= len;
+		switch (f) {
+		case RULE_LIST_SRC:
+			out->src = l->addr[0][k];
+			break;
+		case RULE_LIST_DST:
+			out->dst = l->addr[1][k];
+			break;
+		case RULE_LIST_SPORT:
+			out->sport = l->port[0][k];
+			break;
+		case RULE_LIST_DPORT:
+			out->dport = l->port[1][k];
+			break;
+		default:
+			out->proto = l->proto[k];
+		}
+	}
+}
 
 static uint8_t family_of(const struct rule *r)
 {
@@ -202,8 +273,15 @@ static bool ports_valid(const struct rule_ports *p)
 bool shadow_understood(const struct rule *r)
 {
 	static const struct rule zero;
-	struct rule rest;
+	struct rule rest, first;
 
+	/* The combinations differ only in fields checked below as they are. */
+	if (r->lists) {
+		if (!combos_of(r))
+			return false;
+		combo_of(r, 0, &first);
+		r = &first;
+	}
 	if (r->dir > KFW_DIR_MAX || !addr_valid(&r->src) || !addr_valid(&r->dst) ||
 	    (r->src.family && r->dst.family && r->src.family != r->dst.family) ||
 	    !ports_valid(&r->sport) || !ports_valid(&r->dport) ||
@@ -293,7 +371,34 @@ static bool state_covers(uint8_t j, uint8_t i)
  * Return: true only if both are understood, @j has no payload match, both
  * have the same direction, and each of @j's fields admits all of @i's.
  */
+static bool single_covers(const struct rule *j, const struct rule *i);
+
 bool shadow_covers(const struct rule *j, const struct rule *i)
+{
+	struct rule jc, ic;
+	size_t a, b, na, nb;
+
+	if (!j->lists && !i->lists)
+		return single_covers(j, i);
+	if (!shadow_understood(j) || !shadow_understood(i))
+		return false;
+	na = combos_of(i);
+	nb = combos_of(j);
+	for (a = 0; a < na; a++) {
+		combo_of(i, a, &ic);
+		for (b = 0; b < nb; b++) {
+			combo_of(j, b, &jc);
+			if (single_covers(&jc, &ic))
+				break;
+		}
+		if (b == nb)
+			return false;
+	}
+	return true;
+}
+
+/* shadow_covers() for rules without lists. */
+static bool single_covers(const struct rule *j, const struct rule *i)
 {
 	if (!shadow_understood(j) || !shadow_understood(i) || j->payload_len)
 		return false;
@@ -630,13 +735,20 @@ void shadow_index_free(struct shadow_index *idx)
 	wordmap_free(&idx->shape_map);
 	free(idx->groups);
 	wordmap_free(&idx->group_map);
+	while (idx->ncombos)
+		free(idx->combos[--idx->ncombos]);
+	free(idx->combos);
 	free(idx);
 }
+
+static int index_add_single(struct shadow_index *idx, const struct rule *r, size_t pos);
+static size_t index_find_single(struct shadow_index *idx, const struct rule *r);
 
 /**
  * shadow_index_add() - make a rule a candidate coverer of later rules
  * @idx: the index
- * @r: the rule, which must stay where it is while @idx is used
+ * @r: the rule, which must stay where it is while @idx is used (the
+ *	combinations of a list rule are copies the index keeps)
  * @pos: its position; each call's must be larger than the one before
  *
  * A rule that shadow_covers() would not take as a coverer (not understood,
@@ -645,6 +757,67 @@ void shadow_index_free(struct shadow_index *idx)
  * Return: 0, or -1 when out of memory.
  */
 int shadow_index_add(struct shadow_index *idx, const struct rule *r, size_t pos)
+{
+	struct rule *combos;
+	size_t n, k;
+
+	if (!r->lists)
+		return index_add_single(idx, r, pos);
+	if (!shadow_understood(r) || r->payload_len)
+		return 0;
+	if (idx->ncombos == idx->capcombos) {
+		size_t cap = idx->capcombos ? idx->capcombos * 2 : 64;
+		struct rule **more = reallocarray(idx->combos, cap, sizeof(*more));
+
+		if (!more)
+			return -1;
+		idx->combos = more;
+		idx->capcombos = cap;
+	}
+	n = combos_of(r);
+	combos = calloc(n, sizeof(*combos));
+	if (!combos)
+		return -1;
+	idx->combos[idx->ncombos++] = combos;
+	for (k = 0; k < n; k++) {
+		combo_of(r, k, &combos[k]);
+		if (index_add_single(idx, &combos[k], pos))
+			return -1;
+	}
+	return 0;
+}
+
+/**
+ * shadow_index_find() - the earliest indexed rule that covers @r
+ * @idx: the index
+ * @r: the rule, which must come after every indexed rule
+ *
+ * Return: the position given to shadow_index_add() of the earliest rule
+ * that covers @r (for a rule with lists, the one rule that is the earliest
+ * coverer of each of its combinations), or SHADOW_NONE if none does or @r
+ * is not understood.
+ */
+size_t shadow_index_find(struct shadow_index *idx, const struct rule *r)
+{
+	size_t n, k, by, first = SHADOW_NONE;
+	struct rule one;
+
+	if (!r->lists)
+		return index_find_single(idx, r);
+	if (!shadow_understood(r))
+		return SHADOW_NONE;
+	n = combos_of(r);
+	for (k = 0; k < n; k++) {
+		combo_of(r, k, &one);
+		by = index_find_single(idx, &one);
+		if (by == SHADOW_NONE || (k && by != first))
+			return SHADOW_NONE;
+		first = by;
+	}
+	return first;
+}
+
+static int index_add_single(struct shadow_index *idx, const struct rule *r, size_t pos)
 {
 	struct shape s;
 	struct slot *slot;
@@ -694,15 +867,8 @@ static bool rest_covers(const struct rule *j, const struct rule *i)
 	       state_covers(j->state, i->state);
 }
 
-/**
- * shadow_index_find() - the earliest indexed rule that covers @r
- * @idx: the index
- * @r: the rule, which must come after every indexed rule
- *
- * Return: the position given to shadow_index_add() of the earliest rule
- * that covers @r, or SHADOW_NONE if none does or @r is not understood.
- */
-size_t shadow_index_find(struct shadow_index *idx, const struct rule *r)
+/* shadow_index_find() for a rule without lists. */
+static size_t index_find_single(struct shadow_index *idx, const struct rule *r)
 {
 	size_t best = SHADOW_NONE;
 	struct shape own;

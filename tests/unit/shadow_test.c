@@ -44,6 +44,31 @@ static const struct {
 	{ "out drop proto udp", "in drop proto udp dport 53", false },
 	/* Action, log and comment change nothing. */
 	{ "in accept log log-rate 1/s comment x", "in reject proto tcp", true },
+	/* Lists: each element of the later rule in one of the earlier one's. */
+	{ "in drop proto tcp dport 22,80", "in drop proto tcp dport 80", true },
+	{ "in drop proto tcp dport 22,80", "in drop proto tcp dport 80,22", true },
+	{ "in drop proto tcp dport 22,80", "in drop proto tcp dport 22,443", false },
+	{ "in drop proto tcp dport 1-100", "in drop proto tcp dport 22,80", true },
+	{ "in drop proto tcp dport 22", "in drop proto tcp dport 22,22", true },
+	{ "in drop proto tcp,udp", "in drop proto udp dport 53", true },
+	{ "in drop proto tcp,udp dport 53", "in drop proto udp,tcp dport 53", true },
+	{ "in drop proto tcp,udp dport 53", "in drop proto udp,icmp", false },
+	{ "in drop src 192.0.2.0/24,198.51.100.0/24", "in drop src 198.51.100.7,192.0.2.1", true },
+	{ "in drop src 192.0.2.0/24,198.51.100.0/24", "in drop src 198.51.100.7,203.0.113.1",
+	  false },
+	{ "in drop src 192.0.2.0/24,198.51.100.0/24 proto tcp dport 22,80",
+	  "in drop src 192.0.2.9 proto tcp dport 80", true },
+	/* Negations and owners: silent, whatever covers them. */
+	{ "in drop", "in drop src != 192.0.2.1", false },
+	{ "in drop src != 192.0.2.1", "in drop src 198.51.100.1", false },
+	{ "in drop proto tcp", "in drop proto tcp dport != 22", false },
+	{ "out drop", "out drop uid 1000", false },
+	{ "out drop uid 0-65535", "out drop uid 1000", false },
+	/* More than 64 combinations: silent. */
+	{ "in drop", "in drop proto tcp,udp src 192.0.2.1,192.0.2.2,192.0.2.3,192.0.2.4 "
+	  "dport 1,2,3,4,5,6,7,8,9", false },
+	{ "in drop", "in drop proto tcp,udp src 192.0.2.1,192.0.2.2,192.0.2.3,192.0.2.4 "
+	  "dport 1,2,3,4,5,6,7,8", true },
 	/* Protocols. */
 	{ "in drop proto tcp", "in drop proto tcp src 192.0.2.1", true },
 	{ "in drop proto tcp", "in drop proto udp", false },
@@ -197,6 +222,24 @@ static void expect_tables(const char *const *lines, size_t count, const char *wa
 	assert_true(n >= 0);
 }
 
+static void test_table_lists(void **state)
+{
+	static const char *const lines[] = {
+		/* 0 */ "in drop proto tcp dport 22,80",
+		/* 1 */ "in accept proto tcp dport 80",			/* by 0 */
+		/* 2 */ "in accept proto tcp dport 22,80",		/* by 0 */
+		/* 3 */ "in drop proto tcp dport 443",
+		/* 4 */ "in accept proto tcp dport 22,443",		/* 0 and 3: not */
+		/* 5 */ "in drop src 192.0.2.0/24,198.51.100.0/24",
+		/* 6 */ "in drop src 198.51.100.3 proto udp,tcp",	/* by 5 */
+		/* 7 */ "in drop src != 203.0.113.0/24",
+		/* 8 */ "in drop src 203.0.113.1",			/* 7: not */
+	};
+
+	(void)state;
+	expect_tables(lines, ARRAY_SIZE(lines), "1<0 2<0 6<5");
+}
+
 static void test_table_union_not_reported(void **state)
 {
 	/* 3 is covered by 1 and 2 together, by neither alone: not reported. */
@@ -293,7 +336,7 @@ static void test_unknown_fields(void **state)
 		F(sport), F(dport), F(iface), F(state), F(has_icmp_type),
 		F(icmp_type), F(has_icmp_code), F(icmp_code), F(payload_len),
 		F(payload), F(payload_within), F(log), F(log_rate), F(log_burst),
-		F(comment), F(handle), F(packets), F(bytes),
+		F(comment), F(handle), F(packets), F(bytes), F(lists),
 #undef F
 	};
 	struct rule j, i, odd;
@@ -657,6 +700,7 @@ int shadow_test_run(int *total)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pairs),
 		cmocka_unit_test(test_table_union_not_reported),
+		cmocka_unit_test(test_table_lists),
 		cmocka_unit_test(test_table_earliest_and_mixed),
 		cmocka_unit_test(test_one),
 		cmocka_unit_test(test_unknown_fields),

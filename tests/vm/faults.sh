@@ -343,7 +343,10 @@ in accept proto udp dport 8000-8999 iface h1
 in drop src 203.0.113.0/24
 in accept proto udp src 2001:db8:2::/64 dport 9000-9001
 out accept dst 198.51.100.0/24
-in drop proto tcp src 2001:db8::/32 sport 40000-40999 dport 1-1023'
+in drop proto tcp src 2001:db8::/32 sport 40000-40999 dport 1-1023
+in accept proto tcp,udp src 192.0.2.0/24,198.51.100.0/24 dport 9000,9001,9100-9200
+in drop proto udp src != 203.0.113.0/24 dport != 9000,9001
+out drop proto tcp dport 81 uid 1000-1999 gid 100'
 pool_size=$(printf '%s\n' "$pool" | wc -l)
 
 # pool_rule: one rule of the pool, in $rule; and as fwctl's arguments, its

@@ -28,12 +28,17 @@ add in drop proto udp dport 8000-8004
 add in drop proto udp dport 8005-8010
 add in accept proto udp dport 8003-8006
 # Another direction is another list.
-add out drop proto udp dport 7005'
+add out drop proto udp dport 7005
+# Lists: each port of the last rule is in the list before; UDP is not.
+add in drop proto tcp dport 22,80,443
+add in accept proto tcp,udp dport 443,80
+add in accept proto tcp dport 443,80'
 
 shadow_warnings='fwctl: warning: rule 2 (line 7) can never match: rule 1 (line 6) covers it
 fwctl: warning: rule 4 (line 10) can never match: rule 3 (line 9) covers it
 fwctl: warning: rule 6 (line 13) can never match: rule 5 (line 12) covers it
-fwctl: warning: rule 7 (line 14) can never match: rule 5 (line 12) covers it'
+fwctl: warning: rule 7 (line 14) can never match: rule 5 (line 12) covers it
+fwctl: warning: rule 14 (line 26) can never match: rule 12 (line 24) covers it'
 
 # handle_at POS: the handle of the rule at that position of the host's table.
 handle_at() {
@@ -56,16 +61,16 @@ sed 's/^/    /' /tmp/shadow.err
 check_eq "restore of the sample: exit status 0" 0 "$status"
 check_eq "restore prints one warning per covered rule" "$shadow_warnings" "$(cat /tmp/shadow.err)"
 check_eq "restore prints nothing else" "" "$(cat /tmp/shadow.out)"
-check_eq "the rules are installed, covered ones too" 11 "$(n0 fwctl list | awk 'NR > 3' | wc -l)"
+check_eq "the rules are installed, covered ones too" 14 "$(n0 fwctl list | awk 'NR > 3' | wc -l)"
 
 status=0
 out=$(n0 fwctl restore --check /tmp/shadow.rules 2>&1) || status=$?
 check_eq "restore --check warns the same" "$shadow_warnings
-'/tmp/shadow.rules': the kernel would take 11 rules" "$out"
+'/tmp/shadow.rules': the kernel would take 14 rules" "$out"
 check_eq "restore --check: exit status 0" 0 "$status"
 
 k1=$(handle_at 1) k2=$(handle_at 2) k3=$(handle_at 3) k4=$(handle_at 4)
-k5=$(handle_at 5) k6=$(handle_at 6) k7=$(handle_at 7)
+k5=$(handle_at 5) k6=$(handle_at 6) k7=$(handle_at 7) k12=$(handle_at 12) k14=$(handle_at 14)
 status=0
 out=$(n0 fwctl check 2>&1) || status=$?
 echo "fwctl check said:"
@@ -73,7 +78,8 @@ printf '%s\n' "$out" | sed 's/^/    /'
 check_eq "fwctl check lists the covered rules" "rule 2 (handle $k2) can never match: rule 1 (handle $k1) covers it
 rule 4 (handle $k4) can never match: rule 3 (handle $k3) covers it
 rule 6 (handle $k6) can never match: rule 5 (handle $k5) covers it
-rule 7 (handle $k7) can never match: rule 5 (handle $k5) covers it" "$out"
+rule 7 (handle $k7) can never match: rule 5 (handle $k5) covers it
+rule 14 (handle $k14) can never match: rule 12 (handle $k12) covers it" "$out"
 check_eq "fwctl check exits 1" 1 "$status"
 
 # The reported rules would accept what their coverers drop: on the wire the
@@ -89,12 +95,17 @@ for family in 4 6; do
 	check "$v: port 7020 passes" udp_passes n1 "$h1" 7020
 	check "$v: the covering rule $coverer counted the drop" test "$(counted "$coverer")" -gt 0
 	check_eq "$v: the covered rule $covered counted nothing" 0 "$(counted "$covered")"
+	check "$v: TCP to port 443 is dropped by the list rule 12" tcp_dropped n1 "$h1" 443
+	check "$v: which counted it" test "$(counted 12)" -gt 0
+	check_eq "$v: and the list rule 14 it covers counted nothing" 0 "$(counted 14)"
 done
 
 # Without the coverers nothing is covered, and the rules they hid decide.
 n0 fwctl del "$k1"
 n0 fwctl del "$k3"
 n0 fwctl del "$k5"
+n0 fwctl del "$k12"
+n0 fwctl del "$k14"
 status=0
 out=$(n0 fwctl check 2>&1) || status=$?
 check_eq "without the coverers fwctl check is silent" "" "$out"
