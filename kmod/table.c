@@ -74,6 +74,8 @@ void kfw_rule_spec_release(struct kfw_rule_spec *spec)
 	spec->match.payload = NULL;
 	kfree(spec->comment);
 	spec->comment = NULL;
+	kfw_limit_destroy(spec->over);
+	spec->over = NULL;
 }
 
 /**
@@ -115,8 +117,10 @@ struct kfw_rule *kfw_rule_alloc(struct kfw_net *kn, struct kfw_rule_spec *spec)
 	rule->log_burst = spec->log_burst;
 	atomic64_set(&rule->log_tat, 0);
 	rule->comment = spec->comment;
+	rule->over = spec->over;
 	rule->match = spec->match;
 	spec->comment = NULL;
+	spec->over = NULL;
 	spec->match.payload = NULL;
 	spec->log = false;
 	return rule;
@@ -128,6 +132,7 @@ static void kfw_rule_free(struct kfw_counters *counters, struct kfw_rule *rule)
 		kfw_hooks_logger_put();
 	kfw_payload_destroy((struct kfw_payload *)rule->match.payload);
 	kfree(rule->comment);
+	kfw_limit_destroy(rule->over);
 	kfw_counters_free(counters, rule->counter);
 	kfree(rule);
 }
@@ -144,6 +149,46 @@ void kfw_rule_read_counters(struct kfw_net *kn, const struct kfw_rule *rule,
 	kfw_counters_read(&kn->counters, rule->counter, sum);
 	sum->packets -= READ_ONCE(rule->zeroed.packets);
 	sum->bytes -= READ_ONCE(rule->zeroed.bytes);
+}
+
+/**
+ * kfw_table_classify_over() - kfw_table_classify(), rules with `over` and all
+ * @table: current table, under rcu_read_lock()
+ * @dir: enum kfw_dir
+ * @pkt: the packet
+ * @spend: a real packet, which spends from the allowance of every `over`
+ *	rule it is within the rate of; false for a what-if, which spends
+ *	nothing and is within every rate
+ * @now: the time for the rates, as kfw_limit_over() takes it
+ *
+ * A rule with `over` decides on a packet only once it matched: the rate is
+ * checked here, after the classifier picked the rule, and not in
+ * kfw_match_packet(), which the classifier also calls for rules that a
+ * better one then beats. A packet within the rate goes on to the first
+ * rule after it in list order that matches, by the priorities of the
+ * classifier itself (rule->prio is the writers'). Rules with `over` are
+ * few, so the loop is short.
+ *
+ * Return: the rule, or NULL when the direction's policy applies.
+ */
+struct kfw_rule *kfw_table_classify_over(const struct kfw_table *table, u8 dir,
+					 const struct kfw_packet *pkt,
+					 bool spend, u64 now)
+{
+	const struct kfw_match *match;
+	struct kfw_rule *rule;
+	u64 from = 0, prio;
+
+	for (;;) {
+		match = kfw_cls_lookup_from(table->cls[dir], pkt, from, &prio);
+		if (!match)
+			return NULL;
+		rule = container_of(match, struct kfw_rule, match);
+		if (!rule->over || (spend && kfw_limit_over(rule->over, pkt, now)))
+			return rule;
+		/* No rule has priority U64_MAX: a lookup never finds it. */
+		from = prio + 1;
+	}
 }
 
 /* Frees a list, but not its rules. */

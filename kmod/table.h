@@ -3,11 +3,13 @@
 #define _KFW_TABLE_H
 
 #include <linux/rculist.h>
+#include <linux/timekeeping.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 
 #include "classify.h"
 #include "counters.h"
+#include "limit.h"
 #include "match.h"
 #include "uapi/kfw.h"
 
@@ -28,6 +30,7 @@ struct kfw_net;
  * @zeroed: counts at the last zero, subtracted when read (under the lock)
  * @list: links the rules of a table in list order (struct kfw_rule_list)
  * @comment: the user's comment, or NULL
+ * @over: the rate the rule matches packets over (limit.c), or NULL
  * @match: what the rule matches
  */
 struct kfw_rule {
@@ -43,6 +46,7 @@ struct kfw_rule {
 	struct kfw_counter zeroed;
 	struct list_head list;
 	const char *comment;
+	struct kfw_limit *over;
 	struct kfw_match match;
 };
 
@@ -54,6 +58,7 @@ struct kfw_rule {
  * @log_rate: lines per minute
  * @log_burst: lines at once
  * @comment: comment or NULL; owned by the rule once made
+ * @over: the rate of `over`, or NULL; owned by the rule once made
  * @match: the match; @match.payload is owned by the rule once made
  */
 struct kfw_rule_spec {
@@ -63,6 +68,7 @@ struct kfw_rule_spec {
 	u32 log_rate;
 	u32 log_burst;
 	char *comment;
+	struct kfw_limit *over;
 	struct kfw_match match;
 };
 
@@ -156,11 +162,19 @@ void kfw_table_revert(struct kfw_net *kn);
 void kfw_table_forget_kept(struct kfw_net *kn);
 void kfw_table_zero(struct kfw_net *kn);
 
+struct kfw_rule *kfw_table_classify_over(const struct kfw_table *table, u8 dir,
+					 const struct kfw_packet *pkt,
+					 bool spend, u64 now);
+
 /**
  * kfw_table_classify() - the first rule of a direction that matches a packet
  * @table: current table, under rcu_read_lock()
  * @dir: enum kfw_dir
  * @pkt: the packet
+ *
+ * A rule with `over` matches only when the packet exceeds its rate; a
+ * packet within it spends from the rule's allowance and goes on to the
+ * rules after it (kfw_table_classify_over()).
  *
  * Return: the rule, or NULL when the direction's policy applies.
  */
@@ -169,8 +183,33 @@ static inline struct kfw_rule *kfw_table_classify(const struct kfw_table *table,
 						  const struct kfw_packet *pkt)
 {
 	const struct kfw_match *match = kfw_cls_lookup(table->cls[dir], pkt);
+	struct kfw_rule *rule;
 
-	return match ? container_of(match, struct kfw_rule, match) : NULL;
+	if (!match)
+		return NULL;
+	rule = container_of(match, struct kfw_rule, match);
+	if (unlikely(rule->over))
+		return kfw_table_classify_over(table, dir, pkt, true,
+					       ktime_get_mono_fast_ns());
+	return rule;
+}
+
+/**
+ * kfw_table_what_if() - kfw_table_classify() for a what-if (KFW_CMD_TEST)
+ * @table: current table, under rcu_read_lock()
+ * @dir: enum kfw_dir
+ * @pkt: the test packet
+ *
+ * The same lookup, but the packet spends nothing and is within the rate of
+ * every rule with `over`, which so never matches it.
+ *
+ * Return: the rule, or NULL when the direction's policy applies.
+ */
+static inline struct kfw_rule *kfw_table_what_if(const struct kfw_table *table,
+						 u8 dir,
+						 const struct kfw_packet *pkt)
+{
+	return kfw_table_classify_over(table, dir, pkt, false, 0);
 }
 
 #endif /* _KFW_TABLE_H */
