@@ -251,8 +251,11 @@ for file in modules.builtin modules.builtin.modinfo modules.order; do
 done
 depmod -b "$root" "$version"
 
-# The tests: every shell file next to this one, and SCRIPT itself.
+# The tests: every shell file next to this one, the parts of language.sh,
+# and SCRIPT itself.
 cp "$here"/*.sh "$root/tests/"
+mkdir -p "$root/tests/language"
+cp "$here"/language/*.sh "$root/tests/language/" 2>/dev/null || true
 if [[ -n $script ]]; then
 	cp "$script" "$root/tests/$(basename "$script")"
 	script=/tests/$(basename "$script")
