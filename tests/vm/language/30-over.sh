@@ -43,6 +43,7 @@ for fam in 4 6; do
 	check "ufw limit: client1's 7th is dropped ($v)" tcp_dropped n1 "$h1" 22
 	check "ufw limit: client1 stays over its rate ($v)" tcp_dropped n1 "$h1" 22
 	check "ufw limit: client2, another source, still connects ($v)" tcp_passes n2 "$h2" 22
+	step n0 fwctl list
 	check_eq "ufw limit: fwctl list shows 2 tracked sources ($v)" 2 \
 		"$(list_sources n0 "$ufw_text")"
 	check_eq "ufw limit: /proc/net/kfw/rules shows them too ($v)" \
