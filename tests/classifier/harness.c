@@ -109,6 +109,19 @@ u64 harness_prio_of(const struct kfw_gen_set *set, const struct kfw_match *match
 	return U64_MAX;
 }
 
+/* The packet and both answers of a mismatch, after its headline. */
+static void harness_report(const struct kfw_gen_set *set,
+			   const struct kfw_packet *pkt,
+			   const struct kfw_match *want,
+			   const struct kfw_match *got)
+{
+	harness_print_packet(stderr, pkt);
+	harness_print_match(stderr, "reference", want,
+			    want ? harness_prio_of(set, want) : 0);
+	harness_print_match(stderr, "kfw_cls", got,
+			    got ? harness_prio_of(set, got) : 0);
+}
+
 /* The linear reference from priority @from on: the first rule there that matches. */
 static u32 harness_lookup_from(const struct kfw_gen_set *set,
 			       const struct kfw_packet *pkt, u64 from)
@@ -146,11 +159,7 @@ static bool harness_check_from(const struct kfw_cls *cls,
 			fprintf(stderr, "classifier: MISMATCH of kfw_cls_lookup_from(%llu) over %u rules (priority %llu)\n",
 				(unsigned long long)from, set->nr,
 				(unsigned long long)prio);
-			harness_print_packet(stderr, pkt);
-			harness_print_match(stderr, "reference", want,
-					    want ? kfw_gen_set_prio(set, pos) : 0);
-			harness_print_match(stderr, "kfw_cls", got,
-					    got ? harness_prio_of(set, got) : 0);
+			harness_report(set, pkt, want, got);
 			return false;
 		}
 		if (!want)
@@ -173,10 +182,6 @@ bool harness_check(const struct kfw_cls *cls, const struct kfw_gen_set *set,
 		       (!set->nr || harness_check_from(cls, set, pkt,
 				kfw_gen_set_prio(set, set->nr / 2) - 1));
 	fprintf(stderr, "classifier: MISMATCH over %u rules\n", set->nr);
-	harness_print_packet(stderr, pkt);
-	harness_print_match(stderr, "reference", want,
-			    want ? harness_prio_of(set, want) : 0);
-	harness_print_match(stderr, "kfw_cls", got,
-			    got ? harness_prio_of(set, got) : 0);
+	harness_report(set, pkt, want, got);
 	return false;
 }
