@@ -744,6 +744,7 @@ static void print_help(FILE *out)
 		"        iface NAME\n"
 		"        state STATE[,STATE...]  (new, established, related, invalid)\n"
 		"        payload TEXT | payload-hex HEX   payload-within N\n"
+		"        over N/s|N/m|N/h   burst N   per-src\n"
 		"        log   log-rate N/s|N/m   log-burst N\n"
 		"        comment TEXT\n");
 }

@@ -133,6 +133,11 @@ static const struct attr_policy rule_policy[KFW_RULE_A_MAX + 1] = {
 	[KFW_RULE_A_LOG_RATE]	= { MNL_TYPE_U32 },
 	[KFW_RULE_A_LOG_BURST]	= { MNL_TYPE_U32 },
 	[KFW_RULE_A_COMMENT]	= { MNL_TYPE_NUL_STRING },
+	[KFW_RULE_A_OVER_RATE]	= { MNL_TYPE_U32 },
+	[KFW_RULE_A_OVER_PERIOD] = { MNL_TYPE_U32 },
+	[KFW_RULE_A_OVER_BURST]	= { MNL_TYPE_U32 },
+	[KFW_RULE_A_OVER_PER_SRC] = { MNL_TYPE_FLAG },
+	[KFW_RULE_A_OVER_SOURCES] = { MNL_TYPE_U32 },
 	[KFW_RULE_A_NEGATE]	= { MNL_TYPE_U8 },
 	[KFW_RULE_A_SRC_LIST]	= { MNL_TYPE_NESTED },
 	[KFW_RULE_A_DST_LIST]	= { MNL_TYPE_NESTED },
@@ -812,6 +817,19 @@ static int get_rule(struct reply *rp, const struct nlattr *nest, struct rule *r)
 			return malformed(rp, "comment too long");
 		strcpy(r->comment, text);
 	}
+	if (tb[KFW_RULE_A_OVER_RATE]) {
+		r->over_rate = mnl_attr_get_u32(tb[KFW_RULE_A_OVER_RATE]);
+		r->over_period = tb[KFW_RULE_A_OVER_PERIOD] ?
+				 mnl_attr_get_u32(tb[KFW_RULE_A_OVER_PERIOD]) : 0;
+		if (!r->over_rate || (r->over_period != 1 && r->over_period != 60 &&
+				      r->over_period != 3600))
+			return malformed(rp, "bad over rate in KFW_A_RULE");
+		if (tb[KFW_RULE_A_OVER_BURST])
+			r->over_burst = mnl_attr_get_u32(tb[KFW_RULE_A_OVER_BURST]);
+		r->over_per_src = tb[KFW_RULE_A_OVER_PER_SRC] != NULL;
+		if (tb[KFW_RULE_A_OVER_SOURCES])
+			r->over_sources = mnl_attr_get_u32(tb[KFW_RULE_A_OVER_SOURCES]);
+	}
 	if (tb[KFW_RULE_A_PACKETS])
 		r->packets = mnl_attr_get_u64(tb[KFW_RULE_A_PACKETS]);
 	if (tb[KFW_RULE_A_BYTES])
@@ -932,6 +950,22 @@ static bool put_ports(struct nlmsghdr *nlh, size_t buflen,
 	       mnl_attr_put_u16_check(nlh, buflen, last, p->last);
 }
 
+/* A rate's `over`; the burst only when the user gave one. */
+static bool put_over(struct nlmsghdr *nlh, size_t buflen, const struct rule *r)
+{
+	if (!r->over_rate)
+		return true;
+	return mnl_attr_put_u32_check(nlh, buflen, KFW_RULE_A_OVER_RATE,
+				      r->over_rate) &&
+	       mnl_attr_put_u32_check(nlh, buflen, KFW_RULE_A_OVER_PERIOD,
+				      r->over_period) &&
+	       (!r->over_burst ||
+		mnl_attr_put_u32_check(nlh, buflen, KFW_RULE_A_OVER_BURST,
+				       r->over_burst)) &&
+	       (!r->over_per_src ||
+		mnl_attr_put_check(nlh, buflen, KFW_RULE_A_OVER_PER_SRC, 0, ""));
+}
+
 /*
  * The stateful and deep matches of put_rule(). Log rate and burst go out
  * only when the user gave them: the kernel owns the defaults.
@@ -963,7 +997,8 @@ static bool put_rule_extra(struct nlmsghdr *nlh, size_t buflen,
 				       r->log_burst)) &&
 	       (!r->comment[0] ||
 		mnl_attr_put_strz_check(nlh, buflen, KFW_RULE_A_COMMENT,
-					r->comment));
+					r->comment)) &&
+	       put_over(nlh, buflen, r);
 }
 
 /* A field of more than one value, as its list attribute. */

@@ -8,7 +8,8 @@
  * their prefix length, ports collapse to one number when the range is a
  * single port, ICMP types print by name where their protocol has one, a
  * payload prints as "TEXT" when it can and as hex otherwise, and the log
- * rate and burst print only when they are not the kernel's defaults. Free
+ * rate and burst, and the burst of an `over`, print only when they are not
+ * the kernel's defaults. Free
  * text (payload and comment) is double-quoted, which the restore tokenizer
  * undoes; it can never hold a '"' or '\', so no escapes are needed.
  *
@@ -43,6 +44,9 @@ enum field {
 	FIELD_PAYLOAD,
 	FIELD_PAYLOAD_HEX,
 	FIELD_PAYLOAD_WITHIN,
+	FIELD_OVER,
+	FIELD_BURST,
+	FIELD_PER_SRC,
 	FIELD_LOG,
 	FIELD_LOG_RATE,
 	FIELD_LOG_BURST,
@@ -78,6 +82,9 @@ static const struct {
 	[FIELD_PAYLOAD]		= { "payload",		KIND_TEXT },
 	[FIELD_PAYLOAD_HEX]	= { "payload-hex",	KIND_VALUE },
 	[FIELD_PAYLOAD_WITHIN]	= { "payload-within",	KIND_VALUE },
+	[FIELD_OVER]		= { "over",		KIND_VALUE },
+	[FIELD_BURST]		= { "burst",		KIND_VALUE },
+	[FIELD_PER_SRC]		= { "per-src",		KIND_FLAG },
 	[FIELD_LOG]		= { "log",		KIND_FLAG },
 	[FIELD_LOG_RATE]	= { "log-rate",		KIND_VALUE },
 	[FIELD_LOG_BURST]	= { "log-burst",	KIND_VALUE },
@@ -723,6 +730,40 @@ static int parse_log_burst(struct rule *r, const char *val, char *err, size_t er
 	return 0;
 }
 
+/* N/s, N/m or N/h: the kernel keeps the number and the period apart. */
+static int parse_over(struct rule *r, const char *val, char *err, size_t errlen)
+{
+	static const struct {
+		char unit;
+		uint32_t seconds;
+	} units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 } };
+	const char *slash = strchr(val, '/');
+	uint64_t n;
+	size_t i;
+
+	for (i = 0; slash && i < ARRAY_SIZE(units); i++) {
+		if (slash[1] != units[i].unit || slash[2] != '\0')
+			continue;
+		if (!parse_uint(val, (size_t)(slash - val), KFW_OVER_RATE_MAX, &n) ||
+		    n == 0)
+			break;
+		r->over_rate = (uint32_t)n;
+		r->over_period = units[i].seconds;
+		return 0;
+	}
+	return fail(err, errlen, "invalid rate '%s'", val);
+}
+
+static int parse_burst(struct rule *r, const char *val, char *err, size_t errlen)
+{
+	uint64_t n;
+
+	if (!parse_uint(val, strlen(val), KFW_OVER_BURST_MAX, &n) || n == 0)
+		return fail(err, errlen, "invalid burst '%s'", val);
+	r->over_burst = (uint32_t)n;
+	return 0;
+}
+
 static int parse_comment(struct rule *r, const char *val, char *err, size_t errlen)
 {
 	char cut[RULE_TOKEN_SHOWN + 4];
@@ -968,9 +1009,14 @@ static int parse_field(struct rule *r, enum field f, const char *val,
 		return parse_log_rate(r, val, err, errlen);
 	case FIELD_LOG_BURST:
 		return parse_log_burst(r, val, err, errlen);
+	case FIELD_OVER:
+		return parse_over(r, val, err, errlen);
+	case FIELD_BURST:
+		return parse_burst(r, val, err, errlen);
 	case FIELD_COMMENT:
 		return parse_comment(r, val, err, errlen);
 	case FIELD_LOG:
+	case FIELD_PER_SRC:
 	case FIELD_COUNT:
 		break;
 	}
@@ -1058,6 +1104,10 @@ static int check_rule(struct rule *r, unsigned int seen, const char *first_port_
 		return fail(err, errlen, "'log-rate' needs log");
 	if (r->log_burst && !r->log)
 		return fail(err, errlen, "'log-burst' needs log");
+	if (r->over_burst && !r->over_rate)
+		return fail(err, errlen, "'burst' needs over");
+	if (r->over_per_src && !r->over_rate)
+		return fail(err, errlen, "'per-src' needs over");
 	return 0;
 }
 
@@ -1084,7 +1134,10 @@ static int parse_matches(struct rule *r, int argc, char *const argv[],
 			return fail(err, errlen, "duplicate keyword '%s'", argv[i]);
 		seen |= BIT(f);
 		if (fields[f].kind == KIND_FLAG) {
-			r->log = true;	/* the only flag */
+			if (f == FIELD_PER_SRC)
+				r->over_per_src = true;
+			else
+				r->log = true;
 			i++;
 			continue;
 		}
@@ -1437,6 +1490,12 @@ static uint32_t log_burst(const struct rule *r)
 	return r->log_burst ? r->log_burst : KFW_LOG_BURST_DEFAULT;
 }
 
+/* The kernel's default burst of an `over` is its rate. */
+static uint32_t over_burst(const struct rule *r)
+{
+	return r->over_burst ? r->over_burst : r->over_rate;
+}
+
 /*
  * Whether a rule matches on field @f and so shows it. Log rate and burst
  * appear in the text only when they are not the defaults, and in JSON
@@ -1473,6 +1532,12 @@ static bool field_present(const struct rule *r, enum field f, bool all)
 		return r->payload_len && !payload_is_text(r);
 	case FIELD_PAYLOAD_WITHIN:
 		return r->payload_within;
+	case FIELD_OVER:
+		return r->over_rate;
+	case FIELD_BURST:
+		return r->over_rate && (all || over_burst(r) != r->over_rate);
+	case FIELD_PER_SRC:
+		return r->over_rate && r->over_per_src;
 	case FIELD_LOG:
 		return r->log;
 	case FIELD_LOG_RATE:
@@ -1575,7 +1640,15 @@ static void field_value(struct sbuf *sb, const struct rule *r, enum field f)
 	case FIELD_PAYLOAD_WITHIN:
 		sb_put_u64(sb, r->payload_within);
 		break;
+	case FIELD_OVER:
+		sb_put_u64(sb, r->over_rate);
+		sb_puts(sb, r->over_period == 1 ? "/s" : r->over_period == 60 ? "/m" : "/h");
+		break;
+	case FIELD_BURST:
+		sb_put_u64(sb, over_burst(r));
+		break;
 	case FIELD_LOG:
+	case FIELD_PER_SRC:
 		break;
 	case FIELD_LOG_RATE:
 		if (log_rate(r) % 60 == 0) {
@@ -1600,8 +1673,13 @@ static void field_value(struct sbuf *sb, const struct rule *r, enum field f)
 /* Big enough for the longest field value: a list of 64 IPv6 prefixes. */
 #define FIELD_VALUE_MAX	(KFW_LIST_MAX * (INET6_ADDRSTRLEN + 5) + 8)
 
-/* The matches, each one after @sep and then after a space. */
-static void format_match(struct sbuf *sb, const struct rule *r, const char *sep)
+/*
+ * The matches, each one after @sep and then after a space. With @live, as
+ * `list` shows a rule of the kernel: the sources a per-src rule tracks
+ * now, after per-src, which restore does not take.
+ */
+static void format_match(struct sbuf *sb, const struct rule *r, const char *sep,
+			 bool live)
 {
 	int f;
 
@@ -1617,6 +1695,10 @@ static void format_match(struct sbuf *sb, const struct rule *r, const char *sep)
 		} else if (fields[f].kind == KIND_VALUE) {
 			sb_putc(sb, ' ');
 			field_value(sb, r, (enum field)f);
+		}
+		if (live && f == FIELD_PER_SRC) {
+			sb_puts(sb, " sources ");
+			sb_put_u64(sb, r->over_sources);
 		}
 		sep = " ";
 	}
@@ -1634,7 +1716,7 @@ int rule_format_match(const struct rule *r, char *buf, size_t len)
 {
 	struct sbuf sb = { .buf = buf, .len = len };
 
-	format_match(&sb, r, "");
+	format_match(&sb, r, "", false);
 	return sb_finish(&sb);
 }
 
@@ -1653,14 +1735,15 @@ int rule_format(const struct rule *r, char *buf, size_t len)
 	sb_puts(&sb, rule_dir_name(r->dir));
 	sb_putc(&sb, ' ');
 	sb_puts(&sb, rule_verdict_name(r->action));
-	format_match(&sb, r, " ");
+	format_match(&sb, r, " ", false);
 	return sb_finish(&sb);
 }
 
 /**
  * rule_format_line() - a rule as `fwctl list` prints it, without the newline
  * @r: the rule, with handle and counters
- * @buf: output, e.g. "7 in drop 12 720 proto tcp dport 22"
+ * @buf: output, e.g. "7 in drop 12 720 proto tcp dport 22"; a per-src rule
+ *	shows the sources it tracks now after per-src: "... per-src sources 3"
  * @len: size of @buf; RULE_LINE_MAX always suffices
  *
  * Return: the length of the text, or -1 (and "" in @buf) if @buf is too small.
@@ -1678,7 +1761,7 @@ int rule_format_line(const struct rule *r, char *buf, size_t len)
 	sb_put_u64(&sb, r->packets);
 	sb_putc(&sb, ' ');
 	sb_put_u64(&sb, r->bytes);
-	format_match(&sb, r, " ");
+	format_match(&sb, r, " ", true);
 	return sb_finish(&sb);
 }
 
@@ -1772,8 +1855,10 @@ int rule_escape(char *buf, size_t len, const char *s)
  *
  * Match fields appear only when present, each as a string holding exactly
  * the canonical text of its value (without the quotes of payload and
- * comment text), except "log":true. A log rule always shows its log-rate
- * and log-burst, also when they are the defaults.
+ * comment text), except "log":true and "per-src":true. A log rule always
+ * shows its log-rate and log-burst, also when they are the defaults, and
+ * an over rule its burst; a per-src rule has "sources":N after per-src, the
+ * sources it tracks now.
  *
  * Return: the length written, or -1 (and "" in @buf) if @buf is too small.
  */
@@ -1802,6 +1887,10 @@ int rule_format_json(const struct rule *r, char *buf, size_t len)
 		sb_puts(&sb, fields[f].name);
 		if (fields[f].kind == KIND_FLAG) {
 			sb_puts(&sb, "\":true");
+			if (f == FIELD_PER_SRC) {
+				sb_puts(&sb, ",\"sources\":");
+				sb_put_u64(&sb, r->over_sources);
+			}
 			continue;
 		}
 		sb_puts(&sb, "\":");

@@ -97,6 +97,10 @@ struct rule {
 	uint8_t payload_len;	/* 0 when the rule does not match payload */
 	uint8_t payload[KFW_PAYLOAD_MAX];
 	uint16_t payload_within; /* 0 for the whole payload */
+	uint32_t over_rate;	/* packets per over_period; 0: no over */
+	uint32_t over_period;	/* seconds: 1, 60 or 3600 */
+	uint32_t over_burst;	/* 0: not given, the default: over_rate */
+	bool over_per_src;
 	bool log;
 	uint32_t log_rate;	/* lines per minute; 0: not given, the default */
 	uint32_t log_burst;	/* 0: not given, the default */
@@ -106,6 +110,7 @@ struct rule {
 	uint64_t handle;
 	uint64_t packets;
 	uint64_t bytes;
+	uint32_t over_sources;	/* sources an over per-src rule tracks now */
 };
 
 /*

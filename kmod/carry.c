@@ -3,9 +3,10 @@
  * Counters that survive a restore. Reloading a rules file that changed one
  * line must not zero the counters of the thousand lines it left alone:
  * monitoring reads them as running totals. A new rule takes over the counts
- * of an old one when both have the same direction, action and match, and
- * the rules so paired are in the same order in both lists. Comments and log
- * settings may differ.
+ * of an old one when both have the same direction, action, match and rate
+ * (`over`), and the rules so paired are in the same order in both lists.
+ * Comments and log settings may differ. The state of a rate is not carried:
+ * the new rule starts with its whole allowance and no sources.
  *
  * Pairing walks the new list once, taking for each rule the first
  * unpaired old rule that is equal to it and comes after the last one
@@ -72,7 +73,8 @@ static u32 kfw_carry_hash(const struct kfw_rule *rule)
 static bool kfw_carry_equal(const struct kfw_rule *a, const struct kfw_rule *b)
 {
 	return a->dir == b->dir && a->action == b->action &&
-	       kfw_match_equal(&a->match, &b->match);
+	       kfw_match_equal(&a->match, &b->match) &&
+	       kfw_limit_equal(a->over, b->over);
 }
 
 /*

@@ -42,6 +42,14 @@
  * packet: family, ports, protocol) are sorted by that bound, so a lookup
  * stops at the first table that cannot beat what it has found.
  *
+ * A lookup may also start from a priority (kfw_cls_lookup_from()): rules
+ * before it are skipped, as if they were not there. A rule with a rate
+ * (`over`) matches only the packets over its rate, which the classifier
+ * cannot know; the caller checks the rate of the rule found, and if the
+ * packet is within it, looks again from the priority after that rule's.
+ * Table bounds stay valid for such a lookup: a table whose best rule is
+ * skipped holds none better than that.
+ *
  * Layout
  * ------
  * A table is open addressing with linear probing (struct kfw_cls_slots). Next
@@ -522,10 +530,14 @@ static const struct kfw_match *kfw_cls_entry_matches(const struct kfw_cls_entry 
 	return NULL;
 }
 
-/* The first rule of @slot that matches and beats *@best, which it lowers. */
-static const struct kfw_match *kfw_cls_slot_lookup(const struct kfw_cls_slot *slot,
-						   const struct kfw_cls_view *view,
-						   u64 *best)
+/*
+ * The first rule of @slot from priority @from on that matches and beats
+ * *@best, which it lowers. With @from a constant 0, as kfw_cls_lookup()
+ * has it, the compiler drops every test of it.
+ */
+static __always_inline const struct kfw_match *
+kfw_cls_slot_lookup(const struct kfw_cls_slot *slot,
+		    const struct kfw_cls_view *view, u64 from, u64 *best)
 {
 	const struct kfw_cls_bucket *rest;
 	const struct kfw_match *match;
@@ -533,7 +545,8 @@ static const struct kfw_match *kfw_cls_slot_lookup(const struct kfw_cls_slot *sl
 
 	if (slot->first.prio >= *best)
 		return NULL;
-	match = kfw_cls_entry_matches(&slot->first, view);
+	match = slot->first.prio >= from ?
+		kfw_cls_entry_matches(&slot->first, view) : NULL;
 	if (match) {
 		*best = slot->first.prio;
 		return match;
@@ -548,6 +561,8 @@ static const struct kfw_match *kfw_cls_slot_lookup(const struct kfw_cls_slot *sl
 	     view->pkt->dport > READ_ONCE(rest->dport.last)))
 		return NULL;
 	for (i = 0; i < len && rest->entry[i].prio < *best; i++) {
+		if (rest->entry[i].prio < from)
+			continue;
 		match = kfw_cls_entry_matches(&rest->entry[i], view);
 		if (match) {
 			*best = rest->entry[i].prio;
@@ -557,8 +572,14 @@ static const struct kfw_match *kfw_cls_slot_lookup(const struct kfw_cls_slot *sl
 	return NULL;
 }
 
-const struct kfw_match *kfw_cls_lookup(const struct kfw_cls *cls,
-				       const struct kfw_packet *pkt)
+/*
+ * The lookup, from priority @from on; the priority of what it finds goes to
+ * *@prio. Inlined into both entry points, so that the packet path's, whose
+ * @from is 0, pays nothing for it.
+ */
+static __always_inline const struct kfw_match *
+kfw_cls_search(const struct kfw_cls *cls, const struct kfw_packet *pkt,
+	       u64 from, u64 *prio)
 {
 	struct kfw_cls_view view = { .pkt = pkt };
 	const struct kfw_match *match, *found = NULL;
@@ -569,6 +590,7 @@ const struct kfw_match *kfw_cls_lookup(const struct kfw_cls *cls,
 	unsigned int i, w;
 	s32 at;
 
+	*prio = U64_MAX;
 	order = rcu_dereference(cls->order[kfw_cls_class(pkt)]);
 	if (!order)
 		return NULL;
@@ -596,11 +618,52 @@ const struct kfw_match *kfw_cls_lookup(const struct kfw_cls *cls,
 		}
 		if (at < 0)
 			continue;
-		match = kfw_cls_slot_lookup(&slots->slot[at], &view, &best);
+		match = kfw_cls_slot_lookup(&slots->slot[at], &view, from, &best);
 		if (match)
 			found = match;
 	}
+	*prio = best;
 	return found;
+}
+
+/**
+ * kfw_cls_lookup() - the first rule that matches a packet
+ * @cls: the classifier, under rcu_read_lock()
+ * @pkt: the packet
+ *
+ * Return: the match of the rule with the smallest priority that matches
+ * @pkt, or NULL.
+ */
+const struct kfw_match *kfw_cls_lookup(const struct kfw_cls *cls,
+				       const struct kfw_packet *pkt)
+{
+	u64 prio;
+
+	return kfw_cls_search(cls, pkt, 0, &prio);
+}
+
+/**
+ * kfw_cls_lookup_from() - the first rule from a priority on that matches
+ * @cls: the classifier, under rcu_read_lock()
+ * @pkt: the packet
+ * @from: the smallest priority to consider
+ * @prio: where the priority of the rule found goes, as @cls knows it
+ *
+ * For the rules that decide on a packet only after it matched them (a
+ * rate's `over`): when such a rule passes, the lookup goes on after it, from
+ * its priority + 1. Priorities are the classifier's own, which stay
+ * consistent within @cls while the caller renumbers rules for another.
+ * Costs what kfw_cls_lookup() does: tables are still taken best first, and
+ * the rules of a key before @from are skipped.
+ *
+ * Return: the match of the rule with the smallest priority at least @from
+ * that matches @pkt, or NULL (and *@prio is then U64_MAX).
+ */
+const struct kfw_match *kfw_cls_lookup_from(const struct kfw_cls *cls,
+					    const struct kfw_packet *pkt,
+					    u64 from, u64 *prio)
+{
+	return kfw_cls_search(cls, pkt, from, prio);
 }
 
 /* --- Memory ---------------------------------------------------------------------- */

@@ -47,6 +47,9 @@ void kfw_cls_remove(struct kfw_cls *cls, const struct kfw_match *match,
 		    u64 prio);
 const struct kfw_match *kfw_cls_lookup(const struct kfw_cls *cls,
 				       const struct kfw_packet *pkt);
+const struct kfw_match *kfw_cls_lookup_from(const struct kfw_cls *cls,
+					    const struct kfw_packet *pkt,
+					    u64 from, u64 *prio);
 void kfw_cls_stats(const struct kfw_cls *cls, struct kfw_cls_stats *stats);
 #ifndef __KERNEL__
 bool kfw_cls_reaches(const struct kfw_cls *cls, const void *ptr);

@@ -24,6 +24,16 @@ static struct netlink_range_validation kfw_log_rate_range __ro_after_init = {
 	.max = KFW_LOG_RATE_MAX,
 };
 
+static struct netlink_range_validation kfw_over_rate_range __ro_after_init = {
+	.min = 1,
+	.max = KFW_OVER_RATE_MAX,
+};
+
+static struct netlink_range_validation kfw_over_burst_range __ro_after_init = {
+	.min = 1,
+	.max = KFW_OVER_BURST_MAX,
+};
+
 static const struct nla_policy kfw_rule_policy[KFW_RULE_A_MAX + 1] = {
 	[KFW_RULE_A_HANDLE]	  = { .type = NLA_REJECT,
 				      .reject_message = "handles are assigned by the kernel" },
@@ -64,6 +74,13 @@ static const struct nla_policy kfw_rule_policy[KFW_RULE_A_MAX + 1] = {
 	[KFW_RULE_A_UID_LAST]	  = { .type = NLA_U32 },
 	[KFW_RULE_A_GID_FIRST]	  = { .type = NLA_U32 },
 	[KFW_RULE_A_GID_LAST]	  = { .type = NLA_U32 },
+	[KFW_RULE_A_OVER_RATE]	  = NLA_POLICY_FULL_RANGE(NLA_U32, &kfw_over_rate_range),
+	/* 1, 60 or 3600: the rest is refused in kfw_nl_parse_over(). */
+	[KFW_RULE_A_OVER_PERIOD]  = NLA_POLICY_RANGE(NLA_U32, 1, 3600),
+	[KFW_RULE_A_OVER_BURST]	  = NLA_POLICY_FULL_RANGE(NLA_U32, &kfw_over_burst_range),
+	[KFW_RULE_A_OVER_PER_SRC] = { .type = NLA_FLAG },
+	[KFW_RULE_A_OVER_SOURCES] = { .type = NLA_REJECT,
+				      .reject_message = "sources are counted by the kernel" },
 };
 
 static const struct nla_policy kfw_packet_policy[KFW_PACKET_A_MAX + 1] = {
@@ -324,6 +341,41 @@ static int kfw_nl_parse_owned(struct nlattr **tb, struct kfw_rule_spec *spec,
 	return 0;
 }
 
+/* A rate's `over`, and its state: a table of sources for per-src. */
+static int kfw_nl_parse_over(struct nlattr **tb, struct kfw_rule_spec *spec,
+			     struct netlink_ext_ack *extack)
+{
+	struct nlattr *rate = tb[KFW_RULE_A_OVER_RATE];
+	struct nlattr *period = tb[KFW_RULE_A_OVER_PERIOD];
+	struct nlattr *burst = tb[KFW_RULE_A_OVER_BURST];
+	struct nlattr *per_src = tb[KFW_RULE_A_OVER_PER_SRC];
+	struct kfw_limit_conf conf;
+
+	if (!rate) {
+		if (period || burst || per_src) {
+			NL_SET_ERR_MSG_ATTR(extack, period ?: burst ?: per_src,
+					    "over period, burst and per-src need an over rate");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (!period) {
+		NL_SET_ERR_MSG_ATTR(extack, rate, "over rate without a period");
+		return -EINVAL;
+	}
+	conf.rate = nla_get_u32(rate);
+	conf.period = nla_get_u32(period);
+	if (conf.period != 1 && conf.period != 60 && conf.period != 3600) {
+		NL_SET_ERR_MSG_ATTR(extack, period,
+				    "over period must be 1, 60 or 3600 seconds");
+		return -EINVAL;
+	}
+	conf.burst = burst ? nla_get_u32(burst) : min_t(u32, conf.rate, KFW_OVER_BURST_MAX);
+	conf.per_src = nla_get_flag(per_src);
+	spec->over = kfw_limit_create(&conf, 0);
+	return spec->over ? 0 : -ENOMEM;
+}
+
 /**
  * kfw_nl_parse_rule() - what a new rule is made of, from its nest
  * @nest: KFW_A_RULE
@@ -397,7 +449,8 @@ static int kfw_nl_parse_rule(const struct nlattr *nest, struct user_namespace *n
 	err = kfw_more_parse(tb, spec->dir, ns, match, extack);
 	if (err)
 		return err;
-	err = kfw_nl_parse_owned(tb, spec, extack);
+	err = kfw_nl_parse_owned(tb, spec, extack) ?:
+	      kfw_nl_parse_over(tb, spec, extack);
 	if (err)
 		kfw_rule_spec_release(spec);
 	return err;
@@ -440,6 +493,22 @@ static int kfw_nl_put_ports(struct sk_buff *skb, int first, int last,
 	return 0;
 }
 
+static int kfw_nl_put_over(struct sk_buff *skb, const struct kfw_limit *over)
+{
+	if (!over)
+		return 0;
+	if (nla_put_u32(skb, KFW_RULE_A_OVER_RATE, over->conf.rate) ||
+	    nla_put_u32(skb, KFW_RULE_A_OVER_PERIOD, over->conf.period) ||
+	    nla_put_u32(skb, KFW_RULE_A_OVER_BURST, over->conf.burst))
+		return -EMSGSIZE;
+	if (over->conf.per_src &&
+	    (nla_put_flag(skb, KFW_RULE_A_OVER_PER_SRC) ||
+	     nla_put_u32(skb, KFW_RULE_A_OVER_SOURCES,
+			 kfw_limit_sources(over, ktime_get_mono_fast_ns()))))
+		return -EMSGSIZE;
+	return 0;
+}
+
 static int kfw_nl_put_extras(struct sk_buff *skb, const struct kfw_rule *rule)
 {
 	const struct kfw_match *m = &rule->match;
@@ -469,7 +538,7 @@ static int kfw_nl_put_extras(struct sk_buff *skb, const struct kfw_rule *rule)
 	if (rule->comment &&
 	    nla_put_string(skb, KFW_RULE_A_COMMENT, rule->comment))
 		return -EMSGSIZE;
-	return 0;
+	return kfw_nl_put_over(skb, rule->over);
 }
 
 static int kfw_nl_put_rule(struct sk_buff *skb, struct kfw_net *kn,
@@ -900,7 +969,7 @@ static int kfw_nl_test(struct sk_buff *skb, struct genl_info *info)
 
 	rcu_read_lock();
 	table = rcu_dereference(kn->table);
-	rule = kfw_table_classify(table, dir, &pkt);
+	rule = kfw_table_what_if(table, dir, &pkt);
 	verdict = rule ? rule->action : table->policy[dir];
 	if (nla_put_u8(msg, KFW_A_VERDICT, verdict) ||
 	    (rule && kfw_nl_put_rule(msg, kn, rule))) {

@@ -213,6 +213,23 @@ static void kfw_proc_show_log(struct seq_file *seq, const struct kfw_rule *rule)
 		seq_printf(seq, " log-burst %u", rule->log_burst);
 }
 
+/*
+ * As fwctl prints it: the burst only when it is not the rate's own, and
+ * the sources a per-src rule tracks now, which is not part of the rule.
+ */
+static void kfw_proc_show_over(struct seq_file *seq, const struct kfw_limit *over)
+{
+	const struct kfw_limit_conf *c = &over->conf;
+
+	seq_printf(seq, " over %u/%c", c->rate,
+		   c->period == 1 ? 's' : c->period == 60 ? 'm' : 'h');
+	if (c->burst != c->rate)
+		seq_printf(seq, " burst %u", c->burst);
+	if (c->per_src)
+		seq_printf(seq, " per-src sources %u",
+			   kfw_limit_sources(over, ktime_get_mono_fast_ns()));
+}
+
 static void kfw_proc_show_rule(struct seq_file *seq, const struct kfw_rule *rule)
 {
 	const struct kfw_match *m = &rule->match;
@@ -253,6 +270,8 @@ static void kfw_proc_show_rule(struct seq_file *seq, const struct kfw_rule *rule
 		kfw_proc_show_states(seq, m->states);
 	if (m->fields & KFW_MATCH_PAYLOAD)
 		kfw_proc_show_payload(seq, m->payload);
+	if (rule->over)
+		kfw_proc_show_over(seq, rule->over);
 	if (rule->log)
 		kfw_proc_show_log(seq, rule);
 	if (rule->comment)

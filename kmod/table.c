@@ -78,6 +78,8 @@ void kfw_rule_spec_release(struct kfw_rule_spec *spec)
 	spec->match.fields &= ~KFW_MATCH_MORE;
 	kfree(spec->comment);
 	spec->comment = NULL;
+	kfw_limit_destroy(spec->over);
+	spec->over = NULL;
 }
 
 /*
@@ -176,6 +178,7 @@ struct kfw_rule *kfw_rule_alloc(struct kfw_net *kn, struct kfw_rule_spec *spec)
 	rule->log_burst = spec->log_burst;
 	atomic64_set(&rule->log_tat, 0);
 	rule->comment = spec->comment;
+	rule->over = spec->over;
 	rule->match = spec->match;
 	if (kfw_rule_index_elements(rule)) {
 		kfw_counters_free(&kn->counters, slot);
@@ -183,6 +186,7 @@ struct kfw_rule *kfw_rule_alloc(struct kfw_net *kn, struct kfw_rule_spec *spec)
 		return NULL;
 	}
 	spec->comment = NULL;
+	spec->over = NULL;
 	spec->match.payload = NULL;
 	spec->match.more = NULL;
 	spec->log = false;
@@ -197,6 +201,7 @@ static void kfw_rule_free(struct kfw_counters *counters, struct kfw_rule *rule)
 	kfw_more_free(rule->match.more);
 	kvfree(rule->elems);
 	kfree(rule->comment);
+	kfw_limit_destroy(rule->over);
 	kfw_counters_free(counters, rule->counter);
 	kfree(rule);
 }
@@ -213,6 +218,50 @@ void kfw_rule_read_counters(struct kfw_net *kn, const struct kfw_rule *rule,
 	kfw_counters_read(&kn->counters, rule->counter, sum);
 	sum->packets -= READ_ONCE(rule->zeroed.packets);
 	sum->bytes -= READ_ONCE(rule->zeroed.bytes);
+}
+
+/**
+ * kfw_table_classify_over() - kfw_table_classify(), rules with `over` and all
+ * @table: current table, under rcu_read_lock()
+ * @dir: enum kfw_dir
+ * @pkt: the packet
+ * @spend: a real packet, which spends from the allowance of every `over`
+ *	rule it is within the rate of; false for a what-if, which spends
+ *	nothing and is within every rate
+ * @now: the time for the rates, as kfw_limit_over() takes it
+ *
+ * A rule with `over` decides on a packet only once it matched: the rate is
+ * checked here, after the classifier picked the rule, and not in
+ * kfw_match_packet(), which the classifier also calls for rules that a
+ * better one then beats. A packet within the rate goes on to the first
+ * rule after it in list order that matches, by the priorities of the
+ * classifier itself (rule->prio is the writers'). Rules with `over` are
+ * few, so the loop is short.
+ *
+ * Return: the rule, or NULL when the direction's policy applies.
+ */
+struct kfw_rule *kfw_table_classify_over(const struct kfw_table *table, u8 dir,
+					 const struct kfw_packet *pkt,
+					 bool spend, u64 now)
+{
+	const struct kfw_match *match;
+	struct kfw_rule *rule;
+	u64 from = 0, prio;
+	unsigned int elem;
+
+	for (;;) {
+		match = kfw_cls_lookup_from(table->cls[dir], pkt, from, &prio);
+		if (!match)
+			return NULL;
+		rule = kfw_rule_of(match, &elem);
+		if (!rule->over || (spend && kfw_limit_over(rule->over, pkt, now)))
+			return rule;
+		/*
+		 * On past the rule's priorities, all of them: another of its
+		 * elements must not spend from its allowance again.
+		 */
+		from = prio - elem + KFW_PRIO_SPAN;
+	}
 }
 
 /* Frees a list, but not its rules. */
@@ -337,11 +386,9 @@ static void kfw_table_free_unseen(struct kfw_table *table,
 }
 
 /*
- * A rule takes the priorities from its own to KFW_PRIO_SPAN - 1 after it,
- * one for each element of a list indexed element by element. Priorities
- * leave room for 26 insertions between any two rules,
+ * Priorities leave room for 26 insertions between any two rules, each rule
+ * taking KFW_PRIO_SPAN of them,
  */
-#define KFW_PRIO_SPAN	KFW_LIST_MAX
 #define KFW_PRIO_GAP	BIT_ULL(32)
 /* and for 2^30 insertions in front. */
 #define KFW_PRIO_FIRST	BIT_ULL(62)

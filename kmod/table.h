@@ -3,11 +3,13 @@
 #define _KFW_TABLE_H
 
 #include <linux/rculist.h>
+#include <linux/timekeeping.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 
 #include "classify.h"
 #include "counters.h"
+#include "limit.h"
 #include "match.h"
 #include "uapi/kfw.h"
 
@@ -31,6 +33,7 @@ struct kfw_net;
  * @elems: the rule's entries in its classifier when it has a list that is
  *	indexed element by element, NULL otherwise (then @match is the entry)
  * @nr_elems: the number of @elems
+ * @over: the rate the rule matches packets over (limit.c), or NULL
  * @match: what the rule matches
  */
 struct kfw_rule {
@@ -48,6 +51,7 @@ struct kfw_rule {
 	const char *comment;
 	struct kfw_rule_elem *elems;
 	unsigned int nr_elems;
+	struct kfw_limit *over;
 	struct kfw_match match;
 };
 
@@ -70,6 +74,7 @@ struct kfw_rule_elem {
  * @log_rate: lines per minute
  * @log_burst: lines at once
  * @comment: comment or NULL; owned by the rule once made
+ * @over: the rate of `over`, or NULL; owned by the rule once made
  * @match: the match; @match.payload is owned by the rule once made
  */
 struct kfw_rule_spec {
@@ -79,6 +84,7 @@ struct kfw_rule_spec {
 	u32 log_rate;
 	u32 log_burst;
 	char *comment;
+	struct kfw_limit *over;
 	struct kfw_match match;
 };
 
@@ -172,11 +178,49 @@ void kfw_table_revert(struct kfw_net *kn);
 void kfw_table_forget_kept(struct kfw_net *kn);
 void kfw_table_zero(struct kfw_net *kn);
 
+struct kfw_rule *kfw_table_classify_over(const struct kfw_table *table, u8 dir,
+					 const struct kfw_packet *pkt,
+					 bool spend, u64 now);
+
+/*
+ * A rule takes the priorities from its own to KFW_PRIO_SPAN - 1 after it,
+ * one for each element of a list indexed element by element.
+ */
+#define KFW_PRIO_SPAN	KFW_LIST_MAX
+
+/**
+ * kfw_rule_of() - the rule a classifier entry stands for
+ * @match: the entry's match: a rule's, or one element's of a list rule
+ * @elem: set to the element's index (its priority's offset from the
+ *	rule's), 0 for a rule's own match; may be NULL
+ *
+ * Return: the rule.
+ */
+static inline struct kfw_rule *kfw_rule_of(const struct kfw_match *match,
+					   unsigned int *elem)
+{
+	const struct kfw_rule_elem *e;
+
+	if (likely(!(match->fields & KFW_MATCH_ELEMENT))) {
+		if (elem)
+			*elem = 0;
+		return container_of(match, struct kfw_rule, match);
+	}
+	e = container_of(match, struct kfw_rule_elem, match);
+	if (elem)
+		*elem = e - e->rule->elems;
+	return e->rule;
+}
+
 /**
  * kfw_table_classify() - the first rule of a direction that matches a packet
  * @table: current table, under rcu_read_lock()
  * @dir: enum kfw_dir
  * @pkt: the packet
+ *
+ * A rule with `over` matches only when the packet exceeds its rate; a
+ * packet within it spends from the rule's allowance and goes on to the
+ * rules after it (kfw_table_classify_over()).
  *
  * Return: the rule, or NULL when the direction's policy applies.
  */
@@ -185,12 +229,33 @@ static inline struct kfw_rule *kfw_table_classify(const struct kfw_table *table,
 						  const struct kfw_packet *pkt)
 {
 	const struct kfw_match *match = kfw_cls_lookup(table->cls[dir], pkt);
+	struct kfw_rule *rule;
 
 	if (!match)
 		return NULL;
-	if (unlikely(match->fields & KFW_MATCH_ELEMENT))
-		return container_of(match, struct kfw_rule_elem, match)->rule;
-	return container_of(match, struct kfw_rule, match);
+	rule = kfw_rule_of(match, NULL);
+	if (unlikely(rule->over))
+		return kfw_table_classify_over(table, dir, pkt, true,
+					       ktime_get_mono_fast_ns());
+	return rule;
+}
+
+/**
+ * kfw_table_what_if() - kfw_table_classify() for a what-if (KFW_CMD_TEST)
+ * @table: current table, under rcu_read_lock()
+ * @dir: enum kfw_dir
+ * @pkt: the test packet
+ *
+ * The same lookup, but the packet spends nothing and is within the rate of
+ * every rule with `over`, which so never matches it.
+ *
+ * Return: the rule, or NULL when the direction's policy applies.
+ */
+static inline struct kfw_rule *kfw_table_what_if(const struct kfw_table *table,
+						 u8 dir,
+						 const struct kfw_packet *pkt)
+{
+	return kfw_table_classify_over(table, dir, pkt, false, 0);
 }
 
 #endif /* _KFW_TABLE_H */

@@ -63,7 +63,9 @@
  *             the packet. Fields left out are unknown, so rules that need
  *             them do not match; a packet without addresses is IPv4 unless
  *             KFW_PACKET_A_FAMILY says otherwise. A test packet carries no
- *             payload: rules with KFW_RULE_A_PAYLOAD never match it.
+ *             payload: rules with KFW_RULE_A_PAYLOAD never match it. It
+ *             is within the rate of every rule with KFW_RULE_A_OVER_RATE,
+ *             so those never match it either, and it spends nothing.
  *   Reply:    KFW_A_VERDICT, and KFW_A_RULE (as in dumps) when a rule
  *             matched; without KFW_A_RULE the verdict is the policy's.
  *
@@ -164,6 +166,8 @@ enum kfw_negate {
 	KFW_NEGATE_IFACE	= 1 << 4,
 	__KFW_NEGATE_ALL	= (1 << 5) - 1
 };
+#define KFW_OVER_RATE_MAX	1000000	/* packets per period of an over rule */
+#define KFW_OVER_BURST_MAX	1000000
 
 /* Address families as they appear in KFW_HOOK_A_FAMILY. */
 enum kfw_family {
@@ -271,8 +275,29 @@ enum kfw_attr {
  * known only on KFW_DIR_OUT; packets with no full socket, or whose socket
  * has no file, never match. LAST defaults to FIRST.
  *
- * KFW_RULE_A_HANDLE, KFW_RULE_A_PACKETS and KFW_RULE_A_BYTES appear only in
- * replies; the kernel refuses them in requests.
+ * KFW_RULE_A_OVER_RATE and KFW_RULE_A_OVER_PERIOD (both or neither) make
+ * the rule match only the packets that exceed a rate among those its other
+ * fields match: RATE packets per PERIOD seconds (1, 60 or 3600), with
+ * bursts of KFW_RULE_A_OVER_BURST packets (default: RATE, at most
+ * KFW_OVER_BURST_MAX). A packet within the rate does not match the rule:
+ * the lookup goes on to the next rule in list order that matches it, and
+ * the packet spends one unit of the rule's allowance. Packets over the rate
+ * spend nothing, so a sender that keeps trying gets through again at the
+ * rate (the generic cell rate algorithm, as iptables' hashlimit above).
+ * With KFW_RULE_A_OVER_PER_SRC the rate is counted per source address (/32
+ * or /128) in a table of the over_sources module parameter's size per rule
+ * (default 65536), charged to the memory cgroup of the process that made
+ * the rule; when a source finds its bucket of the table full, the source
+ * closest to having its whole burst back is forgotten. Replies carry
+ * KFW_RULE_A_OVER_SOURCES, the sources whose allowance is not whole again
+ * yet. KFW_CMD_TEST spends nothing and counts every packet within the rate:
+ * it reports the rule an `over` rule would pass the packet on to. A
+ * restore (KFW_CMD_REPLACE_*) starts every `over` rule with its whole
+ * allowance, even one whose counters it carries over.
+ *
+ * KFW_RULE_A_HANDLE, KFW_RULE_A_PACKETS, KFW_RULE_A_BYTES and
+ * KFW_RULE_A_OVER_SOURCES appear only in replies; the kernel refuses them
+ * in requests.
  */
 enum kfw_rule_attr {
 	KFW_RULE_A_UNSPEC,
@@ -304,9 +329,9 @@ enum kfw_rule_attr {
 	KFW_RULE_A_LOG_BURST,	/* u32, 1 to KFW_LOG_BURST_MAX */
 	KFW_RULE_A_COMMENT,	/* NUL-terminated string, < KFW_COMMENT_MAX */
 	KFW_RULE_A_TIMEOUT,	/* u64, milliseconds to live (left, in replies) */
-	KFW_RULE_A_OVER_RATE,	/* u32, packets per KFW_RULE_A_OVER_PERIOD */
+	KFW_RULE_A_OVER_RATE,	/* u32, packets per period, 1 to KFW_OVER_RATE_MAX */
 	KFW_RULE_A_OVER_PERIOD,	/* u32, seconds: 1, 60 or 3600 */
-	KFW_RULE_A_OVER_BURST,	/* u32 */
+	KFW_RULE_A_OVER_BURST,	/* u32, 1 to KFW_OVER_BURST_MAX */
 	KFW_RULE_A_OVER_PER_SRC, /* flag */
 	KFW_RULE_A_OVER_SOURCES, /* u32, sources tracked; replies only */
 	KFW_RULE_A_NEGATE,	/* u8, KFW_NEGATE_* bits */

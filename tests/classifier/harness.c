@@ -119,6 +119,66 @@ u64 harness_prio_of(const struct kfw_gen_set *set, const struct kfw_match *match
 	return U64_MAX;
 }
 
+/* The packet and both answers of a mismatch, after its headline. */
+static void harness_report(const struct kfw_gen_set *set,
+			   const struct kfw_packet *pkt,
+			   const struct kfw_match *want,
+			   const struct kfw_match *got)
+{
+	harness_print_packet(stderr, pkt);
+	harness_print_match(stderr, "reference", want,
+			    want ? harness_prio_of(set, want) : 0);
+	harness_print_match(stderr, "kfw_cls", got,
+			    got ? harness_prio_of(set, got) : 0);
+}
+
+/* The linear reference from priority @from on: the first rule there that matches. */
+static u32 harness_lookup_from(const struct kfw_gen_set *set,
+			       const struct kfw_packet *pkt, u64 from)
+{
+	u32 pos;
+
+	for (pos = 0; pos < set->nr; pos++)
+		if (kfw_gen_set_prio(set, pos) >= from &&
+		    kfw_match_packet(kfw_gen_set_at(set, pos), pkt))
+			return pos;
+	return set->nr;
+}
+
+/*
+ * kfw_cls_lookup_from() against the reference, as a rule with a rate uses
+ * it: from the priority after each match, for the next few matches in list
+ * order, and from a priority in the middle of the list, which no rule may
+ * have.
+ */
+static bool harness_check_from(const struct kfw_cls *cls,
+			       const struct kfw_gen_set *set,
+			       const struct kfw_packet *pkt, u64 from)
+{
+	const struct kfw_match *want, *got;
+	unsigned int step;
+	u64 prio;
+	u32 pos;
+
+	for (step = 0; step < 4; step++) {
+		pos = harness_lookup_from(set, pkt, from);
+		want = pos < set->nr ? kfw_gen_set_at(set, pos) : NULL;
+		got = kfw_cls_lookup_from(cls, pkt, from, &prio);
+		if (got != want ||
+		    prio != (want ? kfw_gen_set_prio(set, pos) : U64_MAX)) {
+			fprintf(stderr, "classifier: MISMATCH of kfw_cls_lookup_from(%llu) over %u rules (priority %llu)\n",
+				(unsigned long long)from, set->nr,
+				(unsigned long long)prio);
+			harness_report(set, pkt, want, got);
+			return false;
+		}
+		if (!want)
+			break;
+		from = prio + 1;
+	}
+	return true;
+}
+
 bool harness_check(const struct kfw_cls *cls, const struct kfw_gen_set *set,
 		   const struct kfw_packet *pkt, const struct kfw_match **wantp)
 {
@@ -128,12 +188,10 @@ bool harness_check(const struct kfw_cls *cls, const struct kfw_gen_set *set,
 	if (wantp)
 		*wantp = want;
 	if (got == want)
-		return true;
+		return harness_check_from(cls, set, pkt, 0) &&
+		       (!set->nr || harness_check_from(cls, set, pkt,
+				kfw_gen_set_prio(set, set->nr / 2) - 1));
 	fprintf(stderr, "classifier: MISMATCH over %u rules\n", set->nr);
-	harness_print_packet(stderr, pkt);
-	harness_print_match(stderr, "reference", want,
-			    want ? harness_prio_of(set, want) : 0);
-	harness_print_match(stderr, "kfw_cls", got,
-			    got ? harness_prio_of(set, got) : 0);
+	harness_report(set, pkt, want, got);
 	return false;
 }

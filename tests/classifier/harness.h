@@ -23,8 +23,10 @@ u64 harness_prio_of(const struct kfw_gen_set *set, const struct kfw_match *match
 
 /*
  * Compares kfw_cls_lookup() with the linear reference for @pkt, whose
- * answer goes to *@want; on a mismatch prints both rules and the packet to
- * stderr and returns false.
+ * answer goes to *@want, and kfw_cls_lookup_from() with it from the
+ * priority after each of the first matches and from the middle of the
+ * list; on a mismatch prints both rules and the packet to stderr and
+ * returns false.
  */
 bool harness_check(const struct kfw_cls *cls, const struct kfw_gen_set *set,
 		   const struct kfw_packet *pkt, const struct kfw_match **want);

@@ -16,7 +16,7 @@
 #
 # The last line is "kunit: N passed, N failed". The exit status is non-zero
 # when a test fails or crashes, when one of kfw_match, kfw_parse, kfw_netlink,
-# kfw_table and kfw_classify is missing, and when run-vm.sh fails: a warning,
+# kfw_table, kfw_classify and kfw_limit is missing, and when run-vm.sh fails: a warning,
 # a KASAN, UBSAN or lockdep report, a leak or a hang shows on the console.
 #
 # The PARAMs go to modprobe kfw_test and make the randomized tests a soak:
@@ -31,7 +31,7 @@
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-suites=(kfw_match kfw_parse kfw_netlink kfw_table kfw_classify)
+suites=(kfw_match kfw_parse kfw_netlink kfw_table kfw_classify kfw_limit)
 
 say() {
 	echo "kunit.sh: $*" >&2

@@ -178,6 +178,11 @@ static void test_bad_tokens(void **state)
 		{ "add in drop comment a\"b", "fwctl: invalid comment 'a\"b'\n" },
 		{ "add in drop log-rate 5/s", "fwctl: 'log-rate' needs log\n" },
 		{ "add in drop log-burst 5", "fwctl: 'log-burst' needs log\n" },
+		{ "add in drop proto tcp dport 22 over 6/d", "fwctl: invalid rate '6/d'\n" },
+		{ "add in drop over 6/m burst 0", "fwctl: invalid burst '0'\n" },
+		{ "add in drop burst 6", "fwctl: 'burst' needs over\n" },
+		{ "add in drop per-src", "fwctl: 'per-src' needs over\n" },
+		{ "test in over 6/m", "fwctl: unknown keyword 'over'\n" },
 		{ "add in drop payload-within 10", "fwctl: 'payload-within' needs payload\n" },
 		{ "add in drop proto icmp icmp-code 0", "fwctl: 'icmp-code' needs icmp-type\n" },
 		{ "add in drop icmp-type 8", "fwctl: 'icmp-type' needs proto icmp or icmpv6\n" },
@@ -319,6 +324,7 @@ static void test_help_version(void **state)
 	assert_non_null(strstr(res.out, " state STATE[,STATE...]"));
 	assert_non_null(strstr(res.out, " payload-hex HEX"));
 	assert_non_null(strstr(res.out, " log-rate N/s|N/m"));
+	assert_non_null(strstr(res.out, " over N/s|N/m|N/h   burst N   per-src"));
 	assert_non_null(strstr(res.out, " comment TEXT"));
 
 	/* No command at all is a mistake: help, but on stderr and failing. */

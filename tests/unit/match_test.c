@@ -528,6 +528,83 @@ static void test_check_order(void **state)
 	unit_expect_error("in drop icmp-code 300", "invalid icmp code '300'");
 }
 
+static void test_over(void **state)
+{
+	char line[RULE_LINE_MAX];
+	char json[RULE_JSON_MAX];
+	char err[RULE_ERR_MAX];
+	struct rule r;
+
+	(void)state;
+	assert_int_equal(unit_parse(&r, "in drop proto tcp dport 22 state new over 6/m burst 6 per-src",
+				    err), 0);
+	assert_int_equal(r.over_rate, 6);
+	assert_int_equal(r.over_period, 60);
+	assert_int_equal(r.over_burst, 6);
+	assert_true(r.over_per_src);
+	/* Not given: 0, and nothing is sent; the kernel's default is the rate. */
+	assert_int_equal(unit_parse(&r, "in drop over 10/s", err), 0);
+	assert_int_equal(r.over_rate, 10);
+	assert_int_equal(r.over_period, 1);
+	assert_int_equal(r.over_burst, 0);
+	assert_false(r.over_per_src);
+	assert_int_equal(unit_parse(&r, "in drop per-src over 100/h", err), 0);
+	assert_int_equal(r.over_period, 3600);
+	assert_true(r.over_per_src);
+	assert_int_equal(unit_parse(&r, "in drop", err), 0);
+	assert_int_equal(r.over_rate, 0);
+
+	/* The burst only when it is not the rate; units as given. */
+	unit_expect_text("in drop proto tcp dport 22 state new over 6/m burst 6 per-src",
+			 "in drop proto tcp dport 22 state new over 6/m per-src");
+	unit_expect_text("in drop per-src burst 3 over 6/m log comment x",
+			 "in drop over 6/m burst 3 per-src log comment \"x\"");
+	unit_expect_text("in drop over 60/m", "in drop over 60/m");
+	unit_expect_text("in drop over 1/s", "in drop over 1/s");
+	unit_expect_text("in drop over 007/h burst 01", "in drop over 7/h burst 1");
+	unit_expect_text("in drop over 1000000/s burst 1000000",
+			 "in drop over 1000000/s");
+	unit_expect_text("in drop over 1/h burst 1000000", "in drop over 1/h burst 1000000");
+
+	unit_expect_error("in drop over 6", "invalid rate '6'");
+	unit_expect_error("in drop over 6/d", "invalid rate '6/d'");
+	unit_expect_error("in drop over 6/M", "invalid rate '6/M'");
+	unit_expect_error("in drop over 6/min", "invalid rate '6/min'");
+	unit_expect_error("in drop over 0/s", "invalid rate '0/s'");
+	unit_expect_error("in drop over /s", "invalid rate '/s'");
+	unit_expect_error("in drop over -1/s", "invalid rate '-1/s'");
+	unit_expect_error("in drop over 1000001/s", "invalid rate '1000001/s'");
+	unit_expect_error("in drop over 99999999999999999999/h",
+			  "invalid rate '99999999999999999999/h'");
+	unit_expect_error("in drop over 5/s burst 0", "invalid burst '0'");
+	unit_expect_error("in drop over 5/s burst 1000001", "invalid burst '1000001'");
+	unit_expect_error("in drop over 5/s burst x", "invalid burst 'x'");
+	unit_expect_error("in drop burst 5", "'burst' needs over");
+	unit_expect_error("in drop per-src", "'per-src' needs over");
+	unit_expect_error("in drop per-src burst 2", "'burst' needs over");
+	unit_expect_error("in drop over 5/s over 6/s", "duplicate keyword 'over'");
+	unit_expect_error("in drop over 5/s per-src per-src", "duplicate keyword 'per-src'");
+	unit_expect_error("in drop over", "missing value for 'over'");
+	unit_expect_error("in drop over 5/s burst", "missing value for 'burst'");
+	/* per-src takes no value. */
+	unit_expect_error("in drop over 5/s per-src 1", "unknown keyword '1'");
+
+	/* list and -j show the sources a per-src rule tracks; save does not. */
+	assert_int_equal(unit_parse(&r, "in drop proto tcp dport 22 over 6/m per-src", err), 0);
+	r.handle = 3;
+	r.over_sources = 2;
+	assert_true(rule_format_line(&r, line, sizeof(line)) > 0);
+	assert_string_equal(line, "3 in drop 0 0 proto tcp dport 22 over 6/m per-src sources 2");
+	assert_true(rule_format_json(&r, json, sizeof(json)) > 0);
+	assert_non_null(strstr(json, ",\"over\":\"6/m\",\"burst\":\"6\","
+			       "\"per-src\":true,\"sources\":2}"));
+	r.over_per_src = false;
+	assert_true(rule_format_line(&r, line, sizeof(line)) > 0);
+	assert_string_equal(line, "3 in drop 0 0 proto tcp dport 22 over 6/m");
+	assert_true(rule_format_json(&r, json, sizeof(json)) > 0);
+	assert_non_null(strstr(json, ",\"over\":\"6/m\",\"burst\":\"6\"}"));
+}
+
 static void test_json_matches(void **state)
 {
 	char *argv[] = { "in", "accept", "proto", "tcp", "payload", "GET /x",
@@ -605,7 +682,8 @@ static void test_longest(void **state)
 		"state", "new,established,related,invalid",
 		"payload-hex", repeat(payload, '0', 256),
 		"payload-within", "65535", "log", "log-rate", "599999/m",
-		"log-burst", "10000", "comment", repeat(comment, 'c', 127), NULL
+		"log-burst", "10000", "comment", repeat(comment, 'c', 127),
+		"over", "1000000/h", "burst", "999999", "per-src", NULL
 	};
 	char text[RULE_TEXT_MAX];
 	char line[RULE_LINE_MAX];
@@ -618,6 +696,7 @@ static void test_longest(void **state)
 	r.handle = UINT64_MAX;
 	r.packets = UINT64_MAX;
 	r.bytes = UINT64_MAX;
+	r.over_sources = UINT32_MAX;
 	assert_true(rule_format(&r, text, sizeof(text)) > 0);
 	assert_true(rule_format_line(&r, line, sizeof(line)) > 0);
 	assert_true(rule_format_json(&r, json, sizeof(json)) > 0);
@@ -649,6 +728,9 @@ static void test_round_trip(void **state)
 		"in drop log log-rate 120/m",
 		"in drop log log-rate 5/s log-burst 10",
 		"out accept comment hello",
+		"in drop proto tcp dport 22 state new over 6/m burst 6 per-src",
+		"in drop over 10/s burst 20",
+		"out reject over 3/h per-src",
 	};
 	char text1[RULE_TEXT_MAX], text2[RULE_TEXT_MAX], stripped[RULE_TEXT_MAX];
 	char err[RULE_ERR_MAX];
@@ -670,6 +752,9 @@ static void test_round_trip(void **state)
 		assert_int_equal(r1.state, r2.state);
 		assert_int_equal(r1.icmp_type, r2.icmp_type);
 		assert_int_equal(r1.action, r2.action);
+		assert_int_equal(r1.over_rate, r2.over_rate);
+		assert_int_equal(r1.over_period, r2.over_period);
+		assert_int_equal(r1.over_per_src, r2.over_per_src);
 	}
 }
 
@@ -686,6 +771,7 @@ int match_test_run(int *total)
 		cmocka_unit_test(test_payload_within),
 		cmocka_unit_test(test_log),
 		cmocka_unit_test(test_log_from_kernel),
+		cmocka_unit_test(test_over),
 		cmocka_unit_test(test_comment),
 		cmocka_unit_test(test_order),
 		cmocka_unit_test(test_check_order),

@@ -547,6 +547,36 @@ static void gen_rule_more(struct node *r, bool v6, bool ports, bool has_proto)
 	}
 }
 
+/*
+ * A rate's over, now and then with a period that is none of 1, 60 and 3600,
+ * a part without the rate, or bounds crossed. Few are per-src: each of
+ * those takes a table of sources (1 MiB by default) in the VM's memory.
+ */
+static void gen_over(struct node *r)
+{
+	static const uint32_t periods[] = { 1, 60, 3600 };
+
+	if (chance(1, 10)) {
+		if (!bad(1, 30))
+			put_u32(r, KFW_RULE_A_OVER_RATE,
+				bad(1, 20) ? (uint32_t)rnd() : 1 + below(KFW_OVER_RATE_MAX));
+		if (!bad(1, 30))
+			put_u32(r, KFW_RULE_A_OVER_PERIOD,
+				bad(1, 20) ? below(4000) : periods[below(3)]);
+		if (chance(1, 2))
+			put_u32(r, KFW_RULE_A_OVER_BURST,
+				bad(1, 20) ? (uint32_t)rnd() : 1 + below(KFW_OVER_BURST_MAX));
+		if (chance(1, 8))
+			put(r, KFW_RULE_A_OVER_PER_SRC, NULL, 0);
+	} else if (bad(1, 60)) {
+		put(r, chance(1, 2) ? KFW_RULE_A_OVER_PER_SRC : KFW_RULE_A_OVER_BURST,
+		    "\1\0\0\0", chance(1, 2) ? 0 : 4);
+	}
+	/* Reply-only. */
+	if (bad(1, 80))
+		put_u32(r, KFW_RULE_A_OVER_SOURCES, rnd());
+}
+
 /* A rule nest: @simple rules are small, for chunks of hundreds. */
 static void gen_rule(struct node *parent, bool simple)
 {
@@ -623,6 +653,7 @@ static void gen_rule(struct node *parent, bool simple)
 	if (chance(1, 10))
 		put_string(r, KFW_RULE_A_COMMENT, KFW_COMMENT_MAX, true);
 	gen_rule_more(r, v6, ports, has_proto);
+	gen_over(r);
 	/* Reply-only attributes, padding, and types past the end. */
 	if (bad(1, 80))
 		put_u64(r, KFW_RULE_A_HANDLE, rnd());
@@ -1558,6 +1589,28 @@ static const char *check_string(const struct attr *a, size_t max, bool comment)
 	return NULL;
 }
 
+/* A rule's over, as the kernel lists it: whole, in range, sources with per-src. */
+static const char *check_over(const struct attr *tb)
+{
+	const unsigned char *rate = tb[KFW_RULE_A_OVER_RATE].data;
+	const unsigned char *period = tb[KFW_RULE_A_OVER_PERIOD].data;
+	const unsigned char *burst = tb[KFW_RULE_A_OVER_BURST].data;
+
+	if (!rate != !period || !rate != !burst)
+		return "an over rate without its period or burst, or the reverse";
+	if (!tb[KFW_RULE_A_OVER_PER_SRC].data != !tb[KFW_RULE_A_OVER_SOURCES].data)
+		return "over sources without per-src, or the reverse";
+	if (tb[KFW_RULE_A_OVER_PER_SRC].data && !rate)
+		return "per-src without an over rate";
+	if (!rate)
+		return NULL;
+	if (!get_u32(rate) || get_u32(rate) > KFW_OVER_RATE_MAX ||
+	    (get_u32(period) != 1 && get_u32(period) != 60 && get_u32(period) != 3600) ||
+	    !get_u32(burst) || get_u32(burst) > KFW_OVER_BURST_MAX)
+		return "an over rate, period or burst out of range";
+	return NULL;
+}
+
 /* A rule as the kernel lists it: everything it validated on input must hold. */
 static const char *check_rule(const unsigned char *p, size_t len, uint64_t *handle, uint8_t *action)
 {
@@ -1573,6 +1626,9 @@ static const char *check_rule(const unsigned char *p, size_t len, uint64_t *hand
 		[KFW_RULE_A_ICMP_CODE] = 1, [KFW_RULE_A_PAYLOAD] = 0,
 		[KFW_RULE_A_PAYLOAD_WITHIN] = 2, [KFW_RULE_A_LOG] = -2,
 		[KFW_RULE_A_LOG_RATE] = 4, [KFW_RULE_A_LOG_BURST] = 4, [KFW_RULE_A_COMMENT] = 0,
+		[KFW_RULE_A_OVER_RATE] = 4, [KFW_RULE_A_OVER_PERIOD] = 4,
+		[KFW_RULE_A_OVER_BURST] = 4, [KFW_RULE_A_OVER_PER_SRC] = -2,
+		[KFW_RULE_A_OVER_SOURCES] = 4,
 	};
 	struct attr tb[KFW_RULE_A_MAX + 1];
 	const char *why;
@@ -1657,7 +1713,7 @@ static const char *check_rule(const unsigned char *p, size_t len, uint64_t *hand
 	     !get_u32(tb[KFW_RULE_A_LOG_BURST].data) ||
 	     get_u32(tb[KFW_RULE_A_LOG_BURST].data) > KFW_LOG_BURST_MAX))
 		return "a log rate or burst out of range";
-	return NULL;
+	return check_over(tb);
 }
 
 static const char *check_info(const unsigned char *p, size_t len)

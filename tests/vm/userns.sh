@@ -10,7 +10,8 @@
 # - Everything kfw keeps for its rules is charged to the user's memory
 #   cgroup: a table of payload rules shows in the cgroup's memory.current,
 #   a cgroup limit stops a restore that would pass it (and leaves the table
-#   as it was), and a flush gives the memory back.
+#   as it was), and a flush gives the memory back; so are the tables of
+#   sources of per-src over rules.
 # - The user's log rules write nothing to the kernel log, which is the
 #   host's: netfilter's logging core keeps other namespaces out of it
 #   unless net.netfilter.nf_log_all_netns says otherwise.
@@ -164,6 +165,24 @@ if [ $left -le $((floor / 4)) ]; then
 else
 	fail "and the memory goes back to the cgroup" "$left bytes more than before, after 10 s"
 fi
+
+# A per-src over rule's table of sources: 65536 cells of 16 bytes by
+# default, 1 MiB a rule, charged to the cgroup too, and given back.
+before=$(current)
+for port in 1 2 3 4; do
+	step as_user fwctl add in drop proto tcp dport $port over 6/m per-src
+done
+grew=$(($(current) - before))
+echo "   (4 per-src over rules grew the user's cgroup by $grew bytes)"
+check "its memory cgroup pays for the sources of 4 per-src rules (4 MiB)" \
+	test $grew -ge $((4 * 1024 * 1024))
+step as_user fwctl flush
+i=0
+while [ $(($(current) - before)) -gt $((1024 * 1024)) ] && [ $i -lt 100 ]; do
+	usleep 100000
+	i=$((i + 1))
+done
+check "and a flush gives it back" test $(($(current) - before)) -le $((1024 * 1024))
 
 # --- The kernel log ---------------------------------------------------------------------
 
