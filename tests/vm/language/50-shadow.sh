@@ -38,7 +38,7 @@ shadow_warnings='fwctl: warning: rule 2 (line 7) can never match: rule 1 (line 6
 fwctl: warning: rule 4 (line 10) can never match: rule 3 (line 9) covers it
 fwctl: warning: rule 6 (line 13) can never match: rule 5 (line 12) covers it
 fwctl: warning: rule 7 (line 14) can never match: rule 5 (line 12) covers it
-fwctl: warning: rule 14 (line 26) can never match: rule 12 (line 24) covers it'
+fwctl: warning: rule 14 (line 24) can never match: rule 12 (line 22) covers it'
 
 # handle_at POS: the handle of the rule at that position of the host's table.
 handle_at() {
