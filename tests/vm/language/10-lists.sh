@@ -59,6 +59,15 @@ for f in 4 6; do
 	check "$v: the other listed port too" tcp_passes n1 "$h1" 443 from "$other"
 	reset n0
 
+	# A packet in two elements of one list rule is within its rate once:
+	# the lookup after it skips every element of the rule.
+	check "$v: a list rule over a rate, whose two sources both hold client1" \
+		n0 fwctl add in drop proto tcp src "$c1,$c1/$len" dport 22,80 state new over 2/m
+	check "$v: the first new connection is within the rate" tcp_passes n1 "$h1" 22 from "$c1"
+	check "$v: the second too" tcp_passes n1 "$h1" 80 from "$c1"
+	check "$v: the third is over it" tcp_dropped n1 "$h1" 22 from "$c1"
+	reset n0
+
 	check "$v: a negated list of addresses" n0 fwctl add in drop proto tcp dst != "$h2,$h1" dport 80
 	check "$v: to a listed address, passes" tcp_passes n1 "$h1" 80 from "$c1"
 	reset n0
