@@ -129,7 +129,7 @@ static void warn_shadowed_after_add(struct fwnl *nl, uint64_t handle)
 	size_t count = 0, pos;
 
 	if (fwnl_get_rules(nl, &rules, &count, &e)) {
-		fwnl_report(&e, "reading the rules back to look for shadowed ones");
+		fwnl_report(&e, "warning: reading the rules back to look for shadowed ones");
 		return;
 	}
 	for (pos = 0; pos < count; pos++)
@@ -137,7 +137,8 @@ static void warn_shadowed_after_add(struct fwnl *nl, uint64_t handle)
 			break;
 	if (pos < count &&
 	    shadow_check_one(rules, count, pos, warn_shadowed_rule, rules) < 0)
-		print_error("looking for shadowed rules: out of memory");
+		print_error("warning: looking for shadowed rules: out of memory");
+	rule_release_all(rules, count);
 	free(rules);
 }
 
@@ -404,6 +405,7 @@ static int cmd_check(int argc, char *argv[])
 	else if (finish_output() == 0)
 		ret = found > 0;
 out:
+	rule_release_all(rules, count);
 	free(rules);
 	fwnl_close(nl);
 	return ret;
@@ -604,7 +606,7 @@ static int cmd_restore(int argc, char *argv[])
 	} else {
 		ret = 0;
 		if (shadow_check(rs.rules, rs.count, warn_shadowed_line, &rs) < 0)
-			print_error("looking for shadowed rules: out of memory");
+			print_error("warning: looking for shadowed rules: out of memory");
 		if (how.confirm_seconds)
 			printf("the new rules revert in %" PRIu32 " s unless 'fwctl confirm' runs\n",
 			       how.confirm_seconds);
