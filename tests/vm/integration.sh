@@ -28,15 +28,6 @@ autoload() {
 	esac
 }
 
-# squeeze: fields separated by one space, as `fwctl list` may pad columns.
-squeeze() { awk '{ $1 = $1; print }'; }
-
-# empty_table NS: the namespace has no rules and accepting policies.
-empty_table() {
-	[ "$($1 fwctl save)" = "policy in accept
-policy out accept" ]
-}
-
 echo "== kfw integration tests on $(uname -r)"
 
 # --- Before the module is loaded -------------------------------------------------

@@ -13,26 +13,6 @@
 
 . "$(dirname "$0")/lib.sh"
 
-# squeeze: fields separated by one space, as `fwctl list` may pad columns.
-squeeze() { awk '{ $1 = $1; print }'; }
-
-# reset NS: no rules, accepting policies.
-reset() {
-	$1 fwctl flush
-	$1 fwctl policy in accept
-	$1 fwctl policy out accept
-}
-
-empty_table() {
-	[ "$($1 fwctl save)" = "policy in accept
-policy out accept" ]
-}
-
-# packets NS "DIR ACTION MATCH": the packets that rule counted.
-packets() {
-	$1 fwctl list | rule_line "$2" | cut -d ' ' -f 2
-}
-
 echo "== kfw rule language tests on $(uname -r)"
 
 check "modprobe kfw" modprobe kfw

@@ -388,6 +388,27 @@ handle() {
 	$1 fwctl list | rule_line "$2" | cut -d ' ' -f 1
 }
 
+# squeeze: fields separated by one space, as `fwctl list` may pad columns.
+squeeze() { awk '{ $1 = $1; print }'; }
+
+# reset NS: no rules, accepting policies.
+reset() {
+	$1 fwctl flush
+	$1 fwctl policy in accept
+	$1 fwctl policy out accept
+}
+
+# empty_table NS: the namespace has no rules and accepting policies.
+empty_table() {
+	[ "$($1 fwctl save)" = "policy in accept
+policy out accept" ]
+}
+
+# packets NS "DIR ACTION MATCH": the packets that rule counted.
+packets() {
+	$1 fwctl list | rule_line "$2" | cut -d ' ' -f 2
+}
+
 # stat_of NS NAME: one counter of `fwctl stats` in that namespace.
 stat_of() {
 	$1 fwctl stats | awk -v name="$2" '$1 == name { print $2 }'

@@ -17,9 +17,6 @@
 
 . "$(dirname "$0")/lib.sh"
 
-# squeeze: fields separated by one space, as `fwctl list` may pad columns.
-squeeze() { awk '{ $1 = $1; print }'; }
-
 # family 4|6: over, plus what is particular to a family here: the port
 # unreachable a rejected datagram earns ("refused PROTO TYPE CODE", as
 # kfwprobe reports it), the ICMP protocol's name, and the payload offset at
@@ -34,26 +31,9 @@ family() {
 	esac
 }
 
-# reset NS: no rules, accepting policies.
-reset() {
-	$1 fwctl flush
-	$1 fwctl policy in accept
-	$1 fwctl policy out accept
-}
-
-empty_table() {
-	[ "$($1 fwctl save)" = "policy in accept
-policy out accept" ]
-}
-
 # counters NS "DIR ACTION MATCH": "PACKETS BYTES" of that rule.
 counters() {
 	$1 fwctl list | rule_line "$2" | cut -d ' ' -f 2-
-}
-
-# packets NS "DIR ACTION MATCH": the packets that rule counted.
-packets() {
-	$1 fwctl list | rule_line "$2" | cut -d ' ' -f 2
 }
 
 # list_line NS HANDLE: the rule's line in `fwctl list`, squeezed.
