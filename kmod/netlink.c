@@ -11,6 +11,7 @@
 #include <net/netlink.h>
 #include <net/sock.h>
 
+#include "expire.h"
 #include "hooks.h"
 #include "more.h"
 #include "netlink.h"
@@ -18,6 +19,7 @@
 #include "payload.h"
 #include "replace.h"
 #include "table.h"
+#include "timed.h"
 
 static struct netlink_range_validation kfw_log_rate_range __ro_after_init = {
 	.min = 1,
@@ -32,6 +34,11 @@ static struct netlink_range_validation kfw_over_rate_range __ro_after_init = {
 static struct netlink_range_validation kfw_over_burst_range __ro_after_init = {
 	.min = 1,
 	.max = KFW_OVER_BURST_MAX,
+};
+
+static struct netlink_range_validation kfw_timeout_range __ro_after_init = {
+	.min = 1,
+	.max = KFW_TIMEOUT_MAX_MS,
 };
 
 static const struct nla_policy kfw_rule_policy[KFW_RULE_A_MAX + 1] = {
@@ -81,6 +88,7 @@ static const struct nla_policy kfw_rule_policy[KFW_RULE_A_MAX + 1] = {
 	[KFW_RULE_A_OVER_PER_SRC] = { .type = NLA_FLAG },
 	[KFW_RULE_A_OVER_SOURCES] = { .type = NLA_REJECT,
 				      .reject_message = "sources are counted by the kernel" },
+	[KFW_RULE_A_TIMEOUT]	  = NLA_POLICY_FULL_RANGE(NLA_U64, &kfw_timeout_range),
 };
 
 static const struct nla_policy kfw_packet_policy[KFW_PACKET_A_MAX + 1] = {
@@ -307,6 +315,8 @@ static int kfw_nl_parse_owned(struct nlattr **tb, struct kfw_rule_spec *spec,
 			 nla_get_u32(tb[KFW_RULE_A_LOG_RATE]) : KFW_LOG_RATE_DEFAULT;
 	spec->log_burst = tb[KFW_RULE_A_LOG_BURST] ?
 			  nla_get_u32(tb[KFW_RULE_A_LOG_BURST]) : KFW_LOG_BURST_DEFAULT;
+	if (tb[KFW_RULE_A_TIMEOUT])
+		spec->timeout = nla_get_u64(tb[KFW_RULE_A_TIMEOUT]);
 
 	if (within && !payload) {
 		NL_SET_ERR_MSG_ATTR(extack, within, "payload-within needs a payload");
@@ -537,6 +547,10 @@ static int kfw_nl_put_extras(struct sk_buff *skb, const struct kfw_rule *rule)
 		return -EMSGSIZE;
 	if (rule->comment &&
 	    nla_put_string(skb, KFW_RULE_A_COMMENT, rule->comment))
+		return -EMSGSIZE;
+	if (rule->expires &&
+	    nla_put_u64_64bit(skb, KFW_RULE_A_TIMEOUT,
+			      kfw_timed_left_ms(rule->expires), KFW_RULE_A_PAD))
 		return -EMSGSIZE;
 	return kfw_nl_put_over(skb, rule->over);
 }
@@ -770,6 +784,7 @@ static int kfw_nl_add_rule(struct sk_buff *skb, struct genl_info *info)
 					    "position is past the end of the table");
 		goto err_unlock;
 	}
+	kfw_expire_arm(kn);
 	mutex_unlock(&kn->lock);
 
 	if (nla_put_u64_64bit(msg, KFW_A_HANDLE, handle, KFW_A_PAD)) {

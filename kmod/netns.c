@@ -7,6 +7,7 @@
 #include <linux/slab.h>
 #include <net/netfilter/nf_conntrack.h>
 
+#include "expire.h"
 #include "hooks.h"
 #include "netns.h"
 #include "proc.h"
@@ -81,6 +82,7 @@ static int __net_init kfw_net_init(struct net *net)
 	kn->net = net;
 	mutex_init(&kn->lock);
 	kfw_replace_init(kn);
+	kfw_expire_init(kn);
 	kn->next_handle = 1;
 	/* Room for a full table and a full replacement of it. */
 	err = kfw_counters_init(&kn->counters, 2ULL * kfw_max_rules + 1);
@@ -130,6 +132,8 @@ static void __net_exit kfw_net_exit(struct net *net)
 
 	kfw_proc_exit(net);
 	kfw_replace_exit(kn);
+	/* After the confirmation's expiry, whose revert arms it. */
+	kfw_expire_exit(kn);
 	kfw_table_destroy(kn);
 	if (kn->conntrack)
 		nf_ct_netns_put(net, NFPROTO_INET);

@@ -47,6 +47,7 @@ struct kfw_hook_counters {
  * @confirm_deadline: in jiffies, or 0 when no restore is on trial; read
  *	without the lock to say how long is left
  * @confirm_expiry: puts @kept back
+ * @expire_work: deletes timed rules when their time runs out (expire.c)
  * @hook_ops: this namespace's copy of the hooks, with priv pointing here:
  *	those of the in direction (IPv4, IPv6), then those of out
  * @hooked: the hooks of a direction are registered (kfw_hooks_want())
@@ -66,6 +67,7 @@ struct kfw_net {
 	struct kfw_table *kept;
 	unsigned long confirm_deadline;
 	struct delayed_work confirm_expiry;
+	struct delayed_work expire_work;
 	struct nf_hook_ops hook_ops[KFW_NR_HOOKS];
 	bool hooked[KFW_DIR_MAX + 1];
 };

@@ -16,6 +16,7 @@
 #include "payload.h"
 #include "proc.h"
 #include "table.h"
+#include "timed.h"
 
 static const char *const kfw_dir_names[] = {
 	[KFW_DIR_IN] = "in",
@@ -230,6 +231,30 @@ static void kfw_proc_show_over(struct seq_file *seq, const struct kfw_limit *ove
 			   kfw_limit_sources(over, ktime_get_mono_fast_ns()));
 }
 
+/*
+ * As fwctl prints the time left: whole seconds, rounded up so that a rule
+ * about to go never shows 0, in the largest unit that divides them.
+ */
+static void kfw_proc_show_timeout(struct seq_file *seq, u64 ms)
+{
+	static const struct {
+		u32 seconds;
+		char unit;
+	} units[] = { { 86400, 'd' }, { 3600, 'h' }, { 60, 'm' } };
+	u64 s = div_u64(ms + MSEC_PER_SEC - 1, MSEC_PER_SEC), n;
+	unsigned int i;
+	u32 rem;
+
+	for (i = 0; i < ARRAY_SIZE(units); i++) {
+		n = div_u64_rem(s, units[i].seconds, &rem);
+		if (!rem) {
+			seq_printf(seq, " timeout %llu%c", n, units[i].unit);
+			return;
+		}
+	}
+	seq_printf(seq, " timeout %llus", s);
+}
+
 static void kfw_proc_show_rule(struct seq_file *seq, const struct kfw_rule *rule)
 {
 	const struct kfw_match *m = &rule->match;
@@ -274,6 +299,8 @@ static void kfw_proc_show_rule(struct seq_file *seq, const struct kfw_rule *rule
 		kfw_proc_show_over(seq, rule->over);
 	if (rule->log)
 		kfw_proc_show_log(seq, rule);
+	if (rule->expires)
+		kfw_proc_show_timeout(seq, kfw_timed_left_ms(rule->expires));
 	if (rule->comment)
 		seq_printf(seq, " comment \"%s\"", rule->comment);
 }

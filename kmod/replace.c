@@ -14,6 +14,7 @@
 
 #include <linux/slab.h>
 
+#include "expire.h"
 #include "replace.h"
 
 /*
@@ -96,6 +97,8 @@ static void kfw_replace_confirm_expire(struct work_struct *work)
 	/* A confirmation, and then a new trial, may have come meanwhile. */
 	if (kn->kept && time_after_eq(jiffies, deadline)) {
 		kfw_table_revert(kn);
+		/* Timed rules that ran out while kept must not live on. */
+		kfw_expire_run(kn);
 		WRITE_ONCE(kn->confirm_deadline, 0);
 		pr_notice_ratelimited("a restore was not confirmed in time: the previous rules are back\n");
 	} else if (kn->kept) {
@@ -235,6 +238,7 @@ int kfw_replace_commit(struct kfw_net *kn, u64 owner, unsigned int flags,
 	err = kfw_table_replace(kn, &replace->rules, replace->nr, policy, flags);
 	if (err)
 		return err;
+	kfw_expire_arm(kn);
 	if (confirm) {
 		/* 0 means that nothing awaits confirmation. */
 		deadline = jiffies + confirm * HZ ?: 1;

@@ -15,6 +15,7 @@
 #include "netns.h"
 #include "payload.h"
 #include "table.h"
+#include "timed.h"
 
 unsigned int kfw_max_rules __read_mostly = 500000;
 
@@ -177,6 +178,7 @@ struct kfw_rule *kfw_rule_alloc(struct kfw_net *kn, struct kfw_rule_spec *spec)
 	rule->log_rate = spec->log_rate;
 	rule->log_burst = spec->log_burst;
 	atomic64_set(&rule->log_tat, 0);
+	rule->expires = spec->timeout ? kfw_timed_deadline(spec->timeout) : 0;
 	rule->comment = spec->comment;
 	rule->over = spec->over;
 	rule->match = spec->match;
@@ -309,6 +311,7 @@ static struct kfw_rule_list *kfw_rule_list_make(struct list_head *rules)
 	if (!list)
 		return NULL;
 	INIT_LIST_HEAD(&list->head);
+	INIT_LIST_HEAD(&list->timed);
 	xa_init(&list->by_handle);
 	list_for_each_entry(rule, rules, list) {
 		if (xa_insert(&list->by_handle, rule->handle, rule,
@@ -316,9 +319,12 @@ static struct kfw_rule_list *kfw_rule_list_make(struct list_head *rules)
 			kfw_rule_list_free(list);
 			return NULL;
 		}
+		if (rule->expires)
+			list_add_tail(&rule->timed, &list->timed);
 		if (!(++i % 1024))
 			cond_resched();
 	}
+	kfw_timed_sort(&list->timed);
 	list_splice_init(rules, &list->head);
 	return list;
 }
@@ -375,7 +381,9 @@ static struct kfw_table *kfw_table_alloc_list(struct kfw_net *kn,
 
 /*
  * Frees a table with a list of its own that no reader has seen, and gives
- * the list's rules back to @rules.
+ * the list's rules back to @rules. Their timed links are left pointing at
+ * the freed list: only kfw_rule_list_make() uses them again, and it sets
+ * them anew.
  */
 static void kfw_table_free_unseen(struct kfw_table *table,
 				  struct list_head *rules)
@@ -756,7 +764,7 @@ int kfw_table_insert(struct kfw_net *kn, struct kfw_rule *rule,
 			err = kfw_table_publish_built(kn, table, rule, next);
 		if (err)
 			goto fail_stored;
-		return 0;
+		goto timed;
 	}
 
 	table->nr_dir[rule->dir]++;
@@ -773,6 +781,10 @@ int kfw_table_insert(struct kfw_net *kn, struct kfw_rule *rule,
 	}
 	list_add_tail_rcu(&rule->list, next ? &next->list : &old->list->head);
 	kfw_table_swap(kn, table, NULL);
+timed:
+	/* The list is the same old one, which the new table took over. */
+	if (rule->expires)
+		kfw_timed_add(&old->list->timed, rule);
 	return 0;
 
 fail_stored:
@@ -807,6 +819,8 @@ int kfw_table_delete(struct kfw_net *kn, u64 handle)
 	kfw_rule_cls_remove(table->cls[rule->dir], rule);
 	xa_erase(&old->list->by_handle, handle);
 	list_del_rcu(&rule->list);
+	if (rule->expires)
+		list_del(&rule->timed);
 	kfw_table_swap(kn, table, rule);
 	return 0;
 }

@@ -28,7 +28,9 @@ struct kfw_net;
  * @log_burst: log lines allowed at once
  * @log_tat: theoretical arrival time of the next line (GCRA), in ns
  * @zeroed: counts at the last zero, subtracted when read (under the lock)
+ * @expires: when a timed rule expires, in jiffies_64 (timed.c); 0 for none
  * @list: links the rules of a table in list order (struct kfw_rule_list)
+ * @timed: links a timed rule into its list's @timed; only writers use it
  * @comment: the user's comment, or NULL
  * @elems: the rule's entries in its classifier when it has a list that is
  *	indexed element by element, NULL otherwise (then @match is the entry)
@@ -47,7 +49,9 @@ struct kfw_rule {
 	u32 log_burst;
 	atomic64_t log_tat;
 	struct kfw_counter zeroed;
+	u64 expires;
 	struct list_head list;
+	struct list_head timed;
 	const char *comment;
 	struct kfw_rule_elem *elems;
 	unsigned int nr_elems;
@@ -73,6 +77,7 @@ struct kfw_rule_elem {
  * @log: log matched packets
  * @log_rate: lines per minute
  * @log_burst: lines at once
+ * @timeout: milliseconds the rule lives from when it is made, 0 for ever
  * @comment: comment or NULL; owned by the rule once made
  * @over: the rate of `over`, or NULL; owned by the rule once made
  * @match: the match; @match.payload is owned by the rule once made
@@ -83,6 +88,7 @@ struct kfw_rule_spec {
 	bool log;
 	u32 log_rate;
 	u32 log_burst;
+	u64 timeout;
 	char *comment;
 	struct kfw_limit *over;
 	struct kfw_match match;
@@ -92,6 +98,8 @@ struct kfw_rule_spec {
  * struct kfw_rule_list - the rules of a namespace, in list order
  * @head: the rules, through kfw_rule.list; readers walk it under RCU
  * @by_handle: every rule of @head by its handle, for the writer
+ * @timed: the rules of @head that have a timeout, the soonest to expire
+ *	first (timed.c), for the writer
  *
  * An add or a delete links or unlinks one rule in place, so neither costs
  * more at 100 000 rules than at 10. A restore or a flush makes a new list.
@@ -99,6 +107,7 @@ struct kfw_rule_spec {
 struct kfw_rule_list {
 	struct list_head head;
 	struct xarray by_handle;
+	struct list_head timed;
 };
 
 /**

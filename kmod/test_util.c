@@ -12,6 +12,7 @@
 #include <linux/slab.h>
 #include <net/netfilter/nf_conntrack.h>
 
+#include "expire.h"
 #include "replace.h"
 #include "table.h"
 #include "test_util.h"
@@ -67,6 +68,7 @@ struct kfw_net *kfw_test_net_new(struct kunit *test)
 	kn->net = &init_net;
 	mutex_init(&kn->lock);
 	kfw_replace_init(kn);
+	kfw_expire_init(kn);
 	kn->next_handle = 1;
 	if (kfw_counters_init(&kn->counters, 1)) {
 		kfree(kn);
@@ -86,6 +88,7 @@ void kfw_test_net_free(struct kfw_net *kn)
 	if (!kn)
 		return;
 	kfw_replace_exit(kn);
+	kfw_expire_exit(kn);
 	kfw_table_destroy(kn);
 	if (kn->conntrack)
 		nf_ct_netns_put(kn->net, NFPROTO_INET);

@@ -155,6 +155,7 @@ enum kfw_state {
 #define KFW_LOG_BURST_DEFAULT	10
 #define KFW_LOG_BURST_MAX	10000
 #define KFW_CONFIRM_MAX		86400	/* seconds a restore may stay on trial */
+#define KFW_TIMEOUT_MAX_MS	31536000000ULL	/* 365 days, the longest timeout */
 #define KFW_LIST_MAX		64	/* elements of one list */
 
 /* The matches that KFW_RULE_A_NEGATE can turn around. */
@@ -298,6 +299,19 @@ enum kfw_attr {
  * KFW_RULE_A_HANDLE, KFW_RULE_A_PACKETS, KFW_RULE_A_BYTES and
  * KFW_RULE_A_OVER_SOURCES appear only in replies; the kernel refuses them
  * in requests.
+ *
+ * KFW_RULE_A_TIMEOUT makes a timed rule: in a request (KFW_CMD_ADD_RULE, or
+ * a rule of KFW_CMD_REPLACE_RULES), the milliseconds it lives from the
+ * moment the kernel reads it, 1 to KFW_TIMEOUT_MAX_MS; in replies (dumps,
+ * KFW_CMD_TEST), the milliseconds it has left, at least 1. When its time
+ * runs out the kernel deletes it by itself, as KFW_CMD_DEL_RULE would: the
+ * table's generation moves on, and the handle is gone. The clock does not
+ * count time the machine spends suspended, and never jumps with the wall
+ * clock. The timeout takes no part in matching, nor in the pairing of
+ * carried counters: a restore of the same rule with a new timeout keeps its
+ * counts. A rule of a table that a restore on trial replaced does not expire
+ * while it is kept; if the kernel puts that table back, its rules whose time
+ * ran out meanwhile are deleted at once.
  */
 enum kfw_rule_attr {
 	KFW_RULE_A_UNSPEC,
