@@ -748,6 +748,7 @@ static void print_help(FILE *out)
 		"        payload TEXT | payload-hex HEX   payload-within N\n"
 		"        over N/s|N/m|N/h   burst N   per-src\n"
 		"        log   log-rate N/s|N/m   log-burst N\n"
+		"        timeout N[s|m|h|d]      (deleted by the kernel after that)\n"
 		"        comment TEXT\n");
 }
 

@@ -148,6 +148,7 @@ static const struct attr_policy rule_policy[KFW_RULE_A_MAX + 1] = {
 	[KFW_RULE_A_UID_LAST]	= { MNL_TYPE_U32 },
 	[KFW_RULE_A_GID_FIRST]	= { MNL_TYPE_U32 },
 	[KFW_RULE_A_GID_LAST]	= { MNL_TYPE_U32 },
+	[KFW_RULE_A_TIMEOUT]	= { MNL_TYPE_U64 },
 };
 
 static const struct attr_policy elem_policy[KFW_ELEM_A_MAX + 1] = {
@@ -830,6 +831,8 @@ static int get_rule(struct reply *rp, const struct nlattr *nest, struct rule *r)
 		if (tb[KFW_RULE_A_OVER_SOURCES])
 			r->over_sources = mnl_attr_get_u32(tb[KFW_RULE_A_OVER_SOURCES]);
 	}
+	if (tb[KFW_RULE_A_TIMEOUT])
+		r->timeout_ms = mnl_attr_get_u64(tb[KFW_RULE_A_TIMEOUT]);
 	if (tb[KFW_RULE_A_PACKETS])
 		r->packets = mnl_attr_get_u64(tb[KFW_RULE_A_PACKETS]);
 	if (tb[KFW_RULE_A_BYTES])
@@ -998,6 +1001,9 @@ static bool put_rule_extra(struct nlmsghdr *nlh, size_t buflen,
 	       (!r->comment[0] ||
 		mnl_attr_put_strz_check(nlh, buflen, KFW_RULE_A_COMMENT,
 					r->comment)) &&
+	       (!r->timeout_ms ||
+		mnl_attr_put_u64_check(nlh, buflen, KFW_RULE_A_TIMEOUT,
+				       r->timeout_ms)) &&
 	       put_over(nlh, buflen, r);
 }
 

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "duration.h"
 #include "rule.h"
 
 /* The match fields, in the order of the canonical text form. */
@@ -50,6 +51,7 @@ enum field {
 	FIELD_LOG,
 	FIELD_LOG_RATE,
 	FIELD_LOG_BURST,
+	FIELD_TIMEOUT,
 	FIELD_COMMENT,
 	FIELD_COUNT
 };
@@ -88,6 +90,7 @@ static const struct {
 	[FIELD_LOG]		= { "log",		KIND_FLAG },
 	[FIELD_LOG_RATE]	= { "log-rate",		KIND_VALUE },
 	[FIELD_LOG_BURST]	= { "log-burst",	KIND_VALUE },
+	[FIELD_TIMEOUT]		= { "timeout",		KIND_VALUE },
 	[FIELD_COMMENT]		= { "comment",		KIND_TEXT },
 };
 
@@ -764,6 +767,20 @@ static int parse_burst(struct rule *r, const char *val, char *err, size_t errlen
 	return 0;
 }
 
+static int parse_timeout(struct rule *r, const char *val, char *err, size_t errlen)
+{
+	char cut[RULE_TOKEN_SHOWN + 4];
+	int res = duration_parse(val, &r->timeout_ms);
+
+	if (res == -2)
+		return fail(err, errlen, "timeout too long '%s' (at most 365d)",
+			    shown(val, cut, sizeof(cut)));
+	if (res)
+		return fail(err, errlen, "invalid timeout '%s'",
+			    shown(val, cut, sizeof(cut)));
+	return 0;
+}
+
 static int parse_comment(struct rule *r, const char *val, char *err, size_t errlen)
 {
 	char cut[RULE_TOKEN_SHOWN + 4];
@@ -1013,6 +1030,8 @@ static int parse_field(struct rule *r, enum field f, const char *val,
 		return parse_over(r, val, err, errlen);
 	case FIELD_BURST:
 		return parse_burst(r, val, err, errlen);
+	case FIELD_TIMEOUT:
+		return parse_timeout(r, val, err, errlen);
 	case FIELD_COMMENT:
 		return parse_comment(r, val, err, errlen);
 	case FIELD_LOG:
@@ -1544,6 +1563,8 @@ static bool field_present(const struct rule *r, enum field f, bool all)
 		return r->log && (all || log_rate(r) != KFW_LOG_RATE_DEFAULT);
 	case FIELD_LOG_BURST:
 		return r->log && (all || log_burst(r) != KFW_LOG_BURST_DEFAULT);
+	case FIELD_TIMEOUT:
+		return r->timeout_ms;
 	case FIELD_COMMENT:
 		return r->comment[0];
 	case FIELD_COUNT:
@@ -1662,6 +1683,13 @@ static void field_value(struct sbuf *sb, const struct rule *r, enum field f)
 	case FIELD_LOG_BURST:
 		sb_put_u64(sb, log_burst(r));
 		break;
+	case FIELD_TIMEOUT: {
+		char text[DURATION_TEXT_MAX];
+
+		duration_format(r->timeout_ms, text, sizeof(text));
+		sb_puts(sb, text);
+		break;
+	}
 	case FIELD_COMMENT:
 		sb_put(sb, r->comment, strnlen(r->comment, KFW_COMMENT_MAX - 1));
 		break;
@@ -1858,7 +1886,8 @@ int rule_escape(char *buf, size_t len, const char *s)
  * comment text), except "log":true and "per-src":true. A log rule always
  * shows its log-rate and log-burst, also when they are the defaults, and
  * an over rule its burst; a per-src rule has "sources":N after per-src, the
- * sources it tracks now.
+ * sources it tracks now. A timed rule shows its "timeout" as text and its
+ * "timeout_ms", the milliseconds left, as a number.
  *
  * Return: the length written, or -1 (and "" in @buf) if @buf is too small.
  */
@@ -1898,6 +1927,11 @@ int rule_format_json(const struct rule *r, char *buf, size_t len)
 		if (vb.overflow)
 			sb.overflow = true;
 		json_string(&sb, value, vb.pos);
+		/* The exact time left too, for scripts that count down. */
+		if (f == FIELD_TIMEOUT) {
+			sb_puts(&sb, ",\"timeout_ms\":");
+			sb_put_u64(&sb, r->timeout_ms);
+		}
 	}
 	sb_putc(&sb, '}');
 	return sb_finish(&sb);

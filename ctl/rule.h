@@ -104,6 +104,8 @@ struct rule {
 	bool log;
 	uint32_t log_rate;	/* lines per minute; 0: not given, the default */
 	uint32_t log_burst;	/* 0: not given, the default */
+	/* 0 for none; to live when sent, left when read back (duration.c) */
+	uint64_t timeout_ms;
 	char comment[KFW_COMMENT_MAX];	/* "" for none */
 
 	/* Filled in only for rules read back from the kernel. */

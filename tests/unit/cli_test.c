@@ -145,6 +145,9 @@ static void test_bad_tokens(void **state)
 		{ "add in drop iface a\"b", "fwctl: invalid interface name 'a\"b'\n" },
 		{ "add in drop iface a'b", "fwctl: invalid interface name 'a'b'\n" },
 		{ "add in drop iface #eth0", "fwctl: invalid interface name '#eth0'\n" },
+		{ "add in drop src 203.0.113.7 timeout 0s", "fwctl: invalid timeout '0s'\n" },
+		{ "add in drop timeout 400d",
+		  "fwctl: timeout too long '400d' (at most 365d)\n" },
 		{ "test in iface ..", "fwctl: invalid interface name '..'\n" },
 		{ "insert 2 out drop src 300.1.2.3", "fwctl: invalid address '300.1.2.3'\n" },
 		{ "add in drop src ::ffff:192.0.2.1", "fwctl: IPv4-mapped address "

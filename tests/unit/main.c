@@ -18,6 +18,7 @@ int main(void)
 	failed += show_test_run(&total);
 	failed += shadow_test_run(&total);
 	failed += cli_test_run(&total);
+	failed += duration_test_run(&total);
 
 	/* cmocka buffers nothing, but our line must come last. */
 	fflush(stderr);

@@ -14,6 +14,7 @@ int restore_test_run(int *total);
 int show_test_run(int *total);
 int shadow_test_run(int *total);
 int cli_test_run(int *total);
+int duration_test_run(int *total);
 
 /* rule_util.c: a rule written as one line of space-separated tokens. */
 #define UNIT_TOKENS_MAX	64
