@@ -577,6 +577,35 @@ static void gen_over(struct node *r)
 		put_u32(r, KFW_RULE_A_OVER_SOURCES, rnd());
 }
 
+/*
+ * A timeout: mostly a few seconds at most, so that rules expire while the
+ * fuzzer goes on changing the table; sometimes hours; and, when bad, 0,
+ * past KFW_TIMEOUT_MAX_MS, any 64 bits, or the wrong size.
+ */
+static void put_timeout(struct node *r)
+{
+	uint64_t ms = chance(1, 5) ? 1 + (uint64_t)below(KFW_TIMEOUT_MAX_MS / 1000) * 1000 :
+				      1 + below(5000);
+
+	if (bad(1, 10)) {
+		switch (below(4)) {
+		case 0:
+			ms = 0;
+			break;
+		case 1:
+			ms = KFW_TIMEOUT_MAX_MS + 1 + below(1000);
+			break;
+		case 2:
+			ms = rnd();
+			break;
+		default:
+			put_u32(r, KFW_RULE_A_TIMEOUT, (uint32_t)ms);
+			return;
+		}
+	}
+	put_u64(r, KFW_RULE_A_TIMEOUT, ms);
+}
+
 /* A rule nest: @simple rules are small, for chunks of hundreds. */
 static void gen_rule(struct node *parent, bool simple)
 {
@@ -602,6 +631,8 @@ static void gen_rule(struct node *parent, bool simple)
 			put_addr(r, v6, KFW_RULE_A_SRC_IP4, KFW_RULE_A_SRC_IP6, KFW_RULE_A_SRC_PREFIX);
 		if (ports && chance(1, 2))
 			put_ports(r, KFW_RULE_A_DPORT_FIRST, KFW_RULE_A_DPORT_LAST);
+		if (chance(1, 8))
+			put_timeout(r);
 		return;
 	}
 	if (chance(3, 10))
@@ -654,6 +685,8 @@ static void gen_rule(struct node *parent, bool simple)
 		put_string(r, KFW_RULE_A_COMMENT, KFW_COMMENT_MAX, true);
 	gen_rule_more(r, v6, ports, has_proto);
 	gen_over(r);
+	if (chance(1, 6))
+		put_timeout(r);
 	/* Reply-only attributes, padding, and types past the end. */
 	if (bad(1, 80))
 		put_u64(r, KFW_RULE_A_HANDLE, rnd());
@@ -674,7 +707,7 @@ static void gen_fat_rule(struct node *parent)
 	put_u8(r, KFW_RULE_A_DIR, below(2));
 	put_u8(r, KFW_RULE_A_ACTION, below(3));
 	for (i = 0; i < n; i++) {
-		switch (below(6)) {
+		switch (below(7)) {
 		case 0:
 			put_u8(r, KFW_RULE_A_PROTO, IPPROTO_TCP);
 			break;
@@ -689,6 +722,9 @@ static void gen_fat_rule(struct node *parent)
 			break;
 		case 4:
 			put(r, KFW_RULE_A_PAYLOAD, "fuzz", 4);
+			break;
+		case 5:
+			put_u64(r, KFW_RULE_A_TIMEOUT, 1 + below(5000));
 			break;
 		default:
 			put_u8(r, KFW_RULE_A_DIR, below(2));
@@ -1629,6 +1665,7 @@ static const char *check_rule(const unsigned char *p, size_t len, uint64_t *hand
 		[KFW_RULE_A_OVER_RATE] = 4, [KFW_RULE_A_OVER_PERIOD] = 4,
 		[KFW_RULE_A_OVER_BURST] = 4, [KFW_RULE_A_OVER_PER_SRC] = -2,
 		[KFW_RULE_A_OVER_SOURCES] = 4,
+		[KFW_RULE_A_TIMEOUT] = 8,
 	};
 	struct attr tb[KFW_RULE_A_MAX + 1];
 	const char *why;
@@ -1713,6 +1750,11 @@ static const char *check_rule(const unsigned char *p, size_t len, uint64_t *hand
 	     !get_u32(tb[KFW_RULE_A_LOG_BURST].data) ||
 	     get_u32(tb[KFW_RULE_A_LOG_BURST].data) > KFW_LOG_BURST_MAX))
 		return "a log rate or burst out of range";
+	/* The time left: never 0, never more than a rule may be given. */
+	if (tb[KFW_RULE_A_TIMEOUT].data &&
+	    (!get_u64(tb[KFW_RULE_A_TIMEOUT].data) ||
+	     get_u64(tb[KFW_RULE_A_TIMEOUT].data) > KFW_TIMEOUT_MAX_MS))
+		return "a timeout left of 0 or past KFW_TIMEOUT_MAX_MS";
 	return check_over(tb);
 }
 
