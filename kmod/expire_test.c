@@ -7,7 +7,7 @@
  * rule may be gone before a case can look at it, so most rules live ten
  * minutes (KFW_EXPIRE_SHORT) or an hour or more, and kfw_expire_run_out()
  * moves the deadlines of the short ones to now, as if the minutes had
- * passed; flush_delayed_work() then runs the work at once instead of at
+ * passed; kfw_expire_flush() then runs the work at once instead of at
  * its time. One case waits for real time and the timer. Rules are told
  * apart by a tag in the source port range, which takes no part in matching
  * without KFW_MATCH_SPORT.
@@ -97,14 +97,14 @@ static const struct kfw_table *kfw_expire_now(struct kfw_net *kn)
  */
 static void kfw_expire_run_out(struct kfw_net *kn, struct kfw_table *table)
 {
-	u64 now = get_jiffies_64(), soon = now + msecs_to_jiffies(KFW_EXPIRE_SHORT) + 2;
+	u64 now = kfw_timed_now(), soon = now + (KFW_EXPIRE_SHORT + 1000) * NSEC_PER_MSEC;
 	struct kfw_rule *rule;
 
 	mutex_lock(&kn->lock);
 	if (!table)
 		table = kfw_table_locked(kn);
 	list_for_each_entry(rule, &table->list->timed, timed) {
-		if (time_after64(rule->expires, soon))
+		if (rule->expires > soon)
 			break;
 		rule->expires = now;
 	}
@@ -128,16 +128,25 @@ static void kfw_expire_expect(struct kunit *test, struct kfw_net *kn,
 	KUNIT_EXPECT_EQ(test, t->nr_dir[KFW_DIR_IN], nr);
 }
 
-/* The work is armed to wake no later than @rule's deadline. */
+/* Runs the work now, as the timer would at its time, and waits for it. */
+static void kfw_expire_flush(struct kfw_net *kn)
+{
+	queue_work(system_wq, &kn->expire_work);
+	flush_work(&kn->expire_work);
+}
+
+static bool kfw_expire_pending(struct kfw_net *kn)
+{
+	return hrtimer_is_queued(&kn->expire_timer) || work_pending(&kn->expire_work);
+}
+
+/* The timer is set to @rule's deadline, exactly. */
 static void kfw_expire_expect_armed(struct kunit *test, struct kfw_net *kn,
 				    const struct kfw_rule *rule)
 {
-	unsigned long when = READ_ONCE(kn->expire_work.timer.expires);
-
-	KUNIT_EXPECT_TRUE(test, delayed_work_pending(&kn->expire_work));
-	KUNIT_EXPECT_TRUE_MSG(test, time_before_eq(when, (unsigned long)rule->expires),
-			      "the work wakes %ld jiffies after the deadline",
-			      (long)(when - (unsigned long)rule->expires));
+	KUNIT_EXPECT_TRUE(test, hrtimer_is_queued(&kn->expire_timer));
+	KUNIT_EXPECT_EQ(test, ktime_to_ns(hrtimer_get_expires(&kn->expire_timer)),
+			rule->expires);
 }
 
 static int kfw_expire_test_init(struct kunit *test)
@@ -151,34 +160,22 @@ static void kfw_expire_test_exit(struct kunit *test)
 	kfw_test_net_free(test->priv);
 }
 
-/*
- * The clock: deadlines are never early, the time left never reads 0, and
- * the work wakes before a deadline, exactly when it is near.
- */
+/* The clock: deadlines are never early, and the time left never reads 0. */
 static void kfw_expire_test_clock(struct kunit *test)
 {
-	u64 now = get_jiffies_64(), deadline = kfw_timed_deadline(1000);
-	unsigned long delay;
+	u64 now = kfw_timed_now(), deadline = kfw_timed_deadline(1000), max;
 
-	KUNIT_EXPECT_GE(test, deadline, now + msecs_to_jiffies(1000));
-	KUNIT_EXPECT_LE(test, deadline, get_jiffies_64() + msecs_to_jiffies(1000) + 2);
-	KUNIT_EXPECT_GT(test, kfw_timed_deadline(1), now);
-	KUNIT_EXPECT_LE(test, kfw_timed_left_ms(deadline), 1000 + jiffies_to_msecs(2));
+	KUNIT_EXPECT_GE(test, deadline, now + 1000 * NSEC_PER_MSEC);
+	KUNIT_EXPECT_LE(test, deadline, kfw_timed_now() + 1000 * NSEC_PER_MSEC);
+	KUNIT_EXPECT_LE(test, kfw_timed_left_ms(deadline), 1000);
 	KUNIT_EXPECT_GE(test, kfw_timed_left_ms(deadline), 500);
 	KUNIT_EXPECT_EQ(test, kfw_timed_left_ms(now - 1), 1);
-	KUNIT_EXPECT_EQ(test, kfw_timed_delay(now - 1), 0);
-
-	/* The timer wheel keeps short delays exact, and is late on long ones. */
-	delay = kfw_timed_delay(get_jiffies_64() + 10);
-	KUNIT_EXPECT_LE(test, delay, 10);
-	KUNIT_EXPECT_GE(test, delay, 9);
-	delay = kfw_timed_delay(get_jiffies_64() + 100000);
-	KUNIT_EXPECT_LE(test, delay, 75001);
-	KUNIT_EXPECT_GE(test, delay, 74990);
-	/* The longest timeout: a year ahead, far from the timer's limit. */
-	delay = kfw_timed_delay(kfw_timed_deadline(KFW_TIMEOUT_MAX_MS));
-	KUNIT_EXPECT_LE(test, delay, MAX_JIFFY_OFFSET);
-	KUNIT_EXPECT_GT(test, delay, 0);
+	/* A nanosecond left is a millisecond, rounded up. */
+	KUNIT_EXPECT_EQ(test, kfw_timed_left_ms(kfw_timed_now() + 1), 1);
+	/* The longest timeout, a year, in nanoseconds, far from overflowing. */
+	max = kfw_timed_left_ms(kfw_timed_deadline(KFW_TIMEOUT_MAX_MS));
+	KUNIT_EXPECT_LE(test, max, KFW_TIMEOUT_MAX_MS);
+	KUNIT_EXPECT_GE(test, max, KFW_TIMEOUT_MAX_MS - 1000);
 }
 
 /*
@@ -198,14 +195,14 @@ static void kfw_expire_test_expiry(struct kunit *test)
 	hour = kfw_expire_add(test, kn, 3, KFW_EXPIRE_HOUR);
 	kfw_expire_add(test, kn, 4, KFW_EXPIRE_SHORT);
 	kfw_expire_expect(test, kn, before, ARRAY_SIZE(before));
-	KUNIT_EXPECT_TRUE(test, delayed_work_pending(&kn->expire_work));
+	KUNIT_EXPECT_TRUE(test, kfw_expire_pending(kn));
 	/* Before its time, the work deletes nothing. */
-	flush_delayed_work(&kn->expire_work);
+	kfw_expire_flush(kn);
 	kfw_expire_expect(test, kn, before, ARRAY_SIZE(before));
 
 	kfw_expire_run_out(kn, NULL);
 	generation = kfw_expire_now(kn)->generation;
-	flush_delayed_work(&kn->expire_work);
+	kfw_expire_flush(kn);
 	kfw_expire_expect(test, kn, after, ARRAY_SIZE(after));
 	KUNIT_EXPECT_EQ(test, kfw_expire_now(kn)->generation, generation + 2);
 	kfw_expire_expect_armed(test, kn, hour);
@@ -228,7 +225,7 @@ static void kfw_expire_test_timer(struct kunit *test)
 		msleep(20);
 	}
 	kfw_expire_expect(test, kn, (const u16[]){ 1 }, 1);
-	KUNIT_EXPECT_FALSE(test, delayed_work_pending(&kn->expire_work));
+	KUNIT_EXPECT_FALSE(test, kfw_expire_pending(kn));
 	kunit_info(test, "a rule of 500 ms went after %u ms of sleep\n", waited);
 }
 
@@ -262,7 +259,7 @@ static void kfw_expire_test_earliest(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kfw_table_delete(kn, minute->handle), 0);
 	mutex_unlock(&kn->lock);
 
-	flush_delayed_work(&kn->expire_work);
+	kfw_expire_flush(kn);
 	kfw_expire_expect(test, kn, left, ARRAY_SIZE(left));
 	kfw_expire_expect_armed(test, kn, hour);
 }
@@ -289,15 +286,15 @@ static void kfw_expire_test_restore(struct kunit *test)
 	kfw_expire_expect_armed(test, kn, first);
 
 	kfw_expire_run_out(kn, NULL);
-	flush_delayed_work(&kn->expire_work);
+	kfw_expire_flush(kn);
 	kfw_expire_expect(test, kn, left, ARRAY_SIZE(left));
 
 	mutex_lock(&kn->lock);
 	KUNIT_EXPECT_EQ(test, kfw_table_flush(kn), 0);
 	mutex_unlock(&kn->lock);
-	flush_delayed_work(&kn->expire_work);
+	kfw_expire_flush(kn);
 	KUNIT_EXPECT_EQ(test, kfw_expire_now(kn)->nr_rules, 0);
-	KUNIT_EXPECT_FALSE(test, delayed_work_pending(&kn->expire_work));
+	KUNIT_EXPECT_FALSE(test, kfw_expire_pending(kn));
 }
 
 /*
@@ -346,7 +343,7 @@ static void kfw_expire_test_revert(struct kunit *test)
 	/* Ten minutes pass for both tables; only the current one expires. */
 	kfw_expire_run_out(kn, NULL);
 	kfw_expire_run_out(kn, kn->kept);
-	flush_delayed_work(&kn->expire_work);
+	kfw_expire_flush(kn);
 	kfw_expire_expect(test, kn, new_left, ARRAY_SIZE(new_left));
 	KUNIT_EXPECT_EQ(test, kn->kept->nr_rules, 3);
 
@@ -376,14 +373,14 @@ static void kfw_expire_test_confirm(struct kunit *test)
 	mutex_lock(&kn->lock);
 	KUNIT_EXPECT_EQ(test, kfw_replace_confirm(kn, NULL), 0);
 	mutex_unlock(&kn->lock);
-	KUNIT_EXPECT_TRUE(test, delayed_work_pending(&kn->expire_work));
+	KUNIT_EXPECT_TRUE(test, kfw_expire_pending(kn));
 	kfw_expire_run_out(kn, NULL);
-	flush_delayed_work(&kn->expire_work);
+	kfw_expire_flush(kn);
 	KUNIT_EXPECT_EQ(test, kfw_expire_now(kn)->nr_rules, 0);
 
 	kfw_expire_add(test, kn, 2, KFW_EXPIRE_HOUR);
 	KUNIT_ASSERT_EQ(test, kfw_expire_restore(kn, tags, ms, 1, 60), 0);
-	KUNIT_EXPECT_TRUE(test, delayed_work_pending(&kn->expire_work));
+	KUNIT_EXPECT_TRUE(test, kfw_expire_pending(kn));
 }
 
 static struct kunit_case kfw_expire_test_cases[] = {

@@ -83,6 +83,10 @@ struct kfw_nl_case {
 
 static const u8 kfw_nl_zeros[KFW_PAYLOAD_MAX + 8];
 
+/* KFW_TIMEOUT_MAX_MS + 1, in host order, as KFW_NL_BYTES puts it. */
+static const u64 kfw_nl_timeout_too_long_ms = KFW_TIMEOUT_MAX_MS + 1;
+#define kfw_nl_timeout_too_long ((const char *)&kfw_nl_timeout_too_long_ms)
+
 static const struct kfw_nl_case kfw_nl_cases[] = {
 	/* Missing what is required. */
 	{ "nothing", { }, -EINVAL, "rule has no direction" },
@@ -261,6 +265,12 @@ static const struct kfw_nl_case kfw_nl_cases[] = {
 	{ "empty comment", { IN, ACCEPT, STR(COMMENT, "") }, -EINVAL, MSG_COMMENT },
 	{ "comment of 128 characters", { IN, ACCEPT, STR(COMMENT, LONG_COMMENT) } },
 	{ "comment without its NUL", { IN, ACCEPT, BYTES(COMMENT, "abc", 3) } },
+
+	/* Timeouts. */
+	{ "timeout 0", { IN, ACCEPT, U64(TIMEOUT, 0) }, -ERANGE },
+	{ "timeout past a year", { IN, ACCEPT, BYTES(TIMEOUT, kfw_nl_timeout_too_long, 8) },
+	  -ERANGE },
+	{ "timeout of 4 bytes", { IN, ACCEPT, U32(TIMEOUT, 1000) } },
 };
 
 static void kfw_nl_case_desc(const struct kfw_nl_case *c, char *desc)
@@ -549,6 +559,7 @@ static void kfw_nl_test_extras(struct kunit *test)
 	static const struct kfw_nl_attr logs[] = {
 		IN, ACCEPT, FLAG(LOG), U32(LOG_RATE, KFW_LOG_RATE_MAX), U32(LOG_BURST, 1),
 		U8(PROTO, IPPROTO_ICMPV6), U8(ICMP_TYPE, 128), STR(COMMENT, LONG_COMMENT + 1),
+		U64(TIMEOUT, 90000),
 		{}
 	};
 	const struct kfw_payload *payload;
@@ -573,6 +584,7 @@ static void kfw_nl_test_extras(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, spec.log_rate, KFW_LOG_RATE_DEFAULT);
 	KUNIT_EXPECT_EQ(test, spec.log_burst, KFW_LOG_BURST_DEFAULT);
 	KUNIT_EXPECT_STREQ(test, spec.comment ?: "", "web: allow (~all)");
+	KUNIT_EXPECT_EQ(test, spec.timeout, 0);
 	kfw_rule_spec_release(&spec);
 	KUNIT_EXPECT_NULL(test, spec.comment);
 	KUNIT_EXPECT_NULL(test, spec.match.payload);
@@ -583,6 +595,7 @@ static void kfw_nl_test_extras(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, spec.log_rate, KFW_LOG_RATE_MAX);
 	KUNIT_EXPECT_EQ(test, spec.log_burst, 1);
 	KUNIT_EXPECT_EQ(test, strlen(spec.comment ?: ""), KFW_COMMENT_MAX - 1);
+	KUNIT_EXPECT_EQ(test, spec.timeout, 90000);
 	kfw_rule_spec_release(&spec);
 }
 

@@ -2,6 +2,7 @@
 #ifndef _KFW_NETNS_H
 #define _KFW_NETNS_H
 
+#include <linux/hrtimer.h>
 #include <linux/mutex.h>
 #include <linux/workqueue.h>
 #include <linux/netfilter.h>
@@ -47,7 +48,9 @@ struct kfw_hook_counters {
  * @confirm_deadline: in jiffies, or 0 when no restore is on trial; read
  *	without the lock to say how long is left
  * @confirm_expiry: puts @kept back
- * @expire_work: deletes timed rules when their time runs out (expire.c)
+ * @expire_timer: wakes @expire_work at the first deadline (expire.c)
+ * @expire_work: deletes timed rules when their time runs out
+ * @expire_stopped: the namespace goes: nothing arms @expire_timer again
  * @hook_ops: this namespace's copy of the hooks, with priv pointing here:
  *	those of the in direction (IPv4, IPv6), then those of out
  * @hooked: the hooks of a direction are registered (kfw_hooks_want())
@@ -67,7 +70,9 @@ struct kfw_net {
 	struct kfw_table *kept;
 	unsigned long confirm_deadline;
 	struct delayed_work confirm_expiry;
-	struct delayed_work expire_work;
+	struct hrtimer expire_timer;
+	struct work_struct expire_work;
+	bool expire_stopped;
 	struct nf_hook_ops hook_ops[KFW_NR_HOOKS];
 	bool hooked[KFW_DIR_MAX + 1];
 };

@@ -28,7 +28,8 @@ struct kfw_net;
  * @log_burst: log lines allowed at once
  * @log_tat: theoretical arrival time of the next line (GCRA), in ns
  * @zeroed: counts at the last zero, subtracted when read (under the lock)
- * @expires: when a timed rule expires, in jiffies_64 (timed.c); 0 for none
+ * @expires: when a timed rule expires, in ns of CLOCK_BOOTTIME (timed.c);
+ *	0 for none
  * @list: links the rules of a table in list order (struct kfw_rule_list)
  * @timed: links a timed rule into its list's @timed; only writers use it
  * @comment: the user's comment, or NULL

@@ -7,9 +7,9 @@
 
 struct kfw_rule;
 
+u64 kfw_timed_now(void);
 u64 kfw_timed_deadline(u64 ms);
 u64 kfw_timed_left_ms(u64 expires);
-unsigned long kfw_timed_delay(u64 expires);
 void kfw_timed_add(struct list_head *timed, struct kfw_rule *rule);
 void kfw_timed_sort(struct list_head *timed);
 struct kfw_rule *kfw_timed_first(struct list_head *timed);

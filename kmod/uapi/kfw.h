@@ -305,9 +305,9 @@ enum kfw_attr {
  * moment the kernel reads it, 1 to KFW_TIMEOUT_MAX_MS; in replies (dumps,
  * KFW_CMD_TEST), the milliseconds it has left, at least 1. When its time
  * runs out the kernel deletes it by itself, as KFW_CMD_DEL_RULE would: the
- * table's generation moves on, and the handle is gone. The clock does not
- * count time the machine spends suspended, and never jumps with the wall
- * clock. The timeout takes no part in matching, nor in the pairing of
+ * table's generation moves on, and the handle is gone. The clock is
+ * CLOCK_BOOTTIME: it counts time the machine spends suspended, and never
+ * jumps with the wall clock. The timeout takes no part in matching, nor in the pairing of
  * carried counters: a restore of the same rule with a new timeout keeps its
  * counts. A rule of a table that a restore on trial replaced does not expire
  * while it is kept; if the kernel puts that table back, its rules whose time
