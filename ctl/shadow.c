@@ -18,6 +18,8 @@
  *	payload	J has none (a J with a payload is never used as a coverer:
  *		whether one byte pattern implies another is not worth the
  *		risk of a wrong warning)
+ *	timeout	J has none (a timed J is never used as a coverer: once the
+ *		kernel deletes it, the rules it covered match again)
  *
  * The action, log, log-rate, log-burst and comment change nothing about
  * which packets match. A rule with anything else (shadow_understood() says
@@ -308,6 +310,8 @@ bool shadow_understood(const struct rule *r)
 	rest.payload_len = 0;
 	memset(rest.payload, 0, sizeof(rest.payload));
 	rest.payload_within = 0;
+	/* Likewise a timed rule. */
+	rest.timeout_ms = 0;
 	/* What does not change which packets match. */
 	rest.action = 0;
 	rest.log = false;
@@ -368,8 +372,9 @@ static bool state_covers(uint8_t j, uint8_t i)
  *
  * The order is the caller's business; this compares the matches only.
  *
- * Return: true only if both are understood, @j has no payload match, both
- * have the same direction, and each of @j's fields admits all of @i's.
+ * Return: true only if both are understood, @j has no payload match and
+ * no timeout, both have the same direction, and each of @j's fields admits
+ * all of @i's.
  */
 static bool single_covers(const struct rule *j, const struct rule *i);
 
@@ -400,7 +405,8 @@ bool shadow_covers(const struct rule *j, const struct rule *i)
 /* shadow_covers() for rules without lists. */
 static bool single_covers(const struct rule *j, const struct rule *i)
 {
-	if (!shadow_understood(j) || !shadow_understood(i) || j->payload_len)
+	if (!shadow_understood(j) || !shadow_understood(i) || j->payload_len ||
+	    j->timeout_ms)
 		return false;
 	if (j->dir != i->dir)
 		return false;
@@ -823,7 +829,7 @@ static int index_add_single(struct shadow_index *idx, const struct rule *r, size
 	struct slot *slot;
 	struct key k;
 
-	if (!shadow_understood(r) || r->payload_len)
+	if (!shadow_understood(r) || r->payload_len || r->timeout_ms)
 		return 0;
 	shape_of(r, &s);
 	if (2 * (idx->used + 1) > idx->nslots && grow_slots(idx))

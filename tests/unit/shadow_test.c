@@ -154,6 +154,10 @@ static const struct {
 	{ "in drop proto tcp", "in drop proto tcp payload GET", true },
 	{ "in drop proto tcp payload GET", "in drop proto tcp payload GET", false },
 	{ "in drop proto tcp payload GET", "in drop proto tcp", false },
+	/* Timeouts: a timed rule is covered, and covers nothing: it goes. */
+	{ "in drop proto tcp", "in drop proto tcp dport 22 timeout 1h", true },
+	{ "in drop proto tcp timeout 1h", "in drop proto tcp dport 22", false },
+	{ "in drop timeout 1h", "in drop timeout 1h", false },
 };
 
 static void test_pairs(void **state)
@@ -337,6 +341,7 @@ static void test_unknown_fields(void **state)
 		F(icmp_type), F(has_icmp_code), F(icmp_code), F(payload_len),
 		F(payload), F(payload_within), F(log), F(log_rate), F(log_burst),
 		F(comment), F(handle), F(packets), F(bytes), F(lists),
+		F(timeout_ms),
 #undef F
 	};
 	struct rule j, i, odd;
