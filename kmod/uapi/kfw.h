@@ -167,6 +167,7 @@ enum kfw_negate {
 	KFW_NEGATE_IFACE	= 1 << 4,
 	__KFW_NEGATE_ALL	= (1 << 5) - 1
 };
+
 #define KFW_OVER_RATE_MAX	1000000	/* packets per period of an over rule */
 #define KFW_OVER_BURST_MAX	1000000
 
