@@ -502,9 +502,10 @@ echo "   (large restores took $(took "$started") s)"
 
 # --- An insertion that renumbers the table, under injection ----------------------------
 #
-# Priorities halve the gap between two rules at each insertion between them:
-# after a restore of two rules, the 33rd insertion right after the first
-# finds no room, and renumbers the whole table into new classifiers. When
+# Priorities halve the gap between two rules at each insertion between them,
+# and each rule keeps 64 of them for the elements of a list: after a restore
+# of two rules, the 27th insertion right after the first finds no room, and
+# renumbers the whole table into new classifiers. When
 # that insertion also brings the first state match, it turns connection
 # tracking on last (nf_ct_netns_get(), which allocates as it registers
 # conntrack's hooks). A failure anywhere must leave every live rule as it
@@ -518,9 +519,9 @@ echo "   (large restores took $(took "$started") s)"
 # each failure one of the inserted rules is deleted, and a packet only it
 # matched must meet the policy.
 
-# renumbering_table: two rules from a restore, 32 inserted between them.
+# renumbering_table: two rules from a restore, 26 inserted between them.
 renumbering_table() {
-	local k=32
+	local k=26
 	{
 		printf 'policy in accept\npolicy out accept\n'
 		printf 'add in accept proto udp dport 9000\nadd in accept proto udp dport 9001\n'
