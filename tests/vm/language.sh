@@ -17,10 +17,7 @@ echo "== kfw rule language tests on $(uname -r)"
 
 check "modprobe kfw" modprobe kfw
 topology_up
-# kfwprobe ping uses ping sockets, which root may open only when let.
-for ns in host client1 client2; do
-	ip netns exec $ns sysctl -qw net.ipv4.ping_group_range="0 2147483647"
-done
+allow_ping_sockets
 
 for part in "$(dirname "$0")"/language/*.sh; do
 	[ -e "$part" ] || continue

@@ -301,6 +301,15 @@ topology_up() {
 	reachable n2 $host2_6
 }
 
+# allow_ping_sockets: kfwprobe ping uses ping sockets, which root may open
+# only when the namespace lets it.
+allow_ping_sockets() {
+	local ns
+	for ns in host client1 client2; do
+		ip netns exec $ns sysctl -qw net.ipv4.ping_group_range="0 2147483647"
+	done
+}
+
 topology_down() {
 	# shellcheck disable=SC2086 # a list of pids
 	[ -z "$servers" ] || kill $servers 2>/dev/null || true

@@ -103,10 +103,7 @@ echo "== kfw stateful and deep filtering tests on $(uname -r)"
 
 check "modprobe kfw" modprobe kfw
 topology_up
-# kfwprobe ping uses ping sockets, which root may open only when let.
-for ns in host client1 client2; do
-	ip netns exec $ns sysctl -qw net.ipv4.ping_group_range="0 2147483647"
-done
+allow_ping_sockets
 serve n0 tcp 22 80 443 7101 7201
 serve n0 udp 5000 7000 7001 7002 7003 7100 7102 7103
 serve n1 tcp 8000
